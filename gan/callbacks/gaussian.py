@@ -1,0 +1,101 @@
+"""What a Gaussian run shows: the seed's status line, moments beside targets, histograms, density plots."""
+
+import math
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # no screen on servers; figures go to files and TensorBoard
+import matplotlib.pyplot as plt
+import pytorch_lightning as pl
+import torch
+from pytorch_lightning.utilities import rank_zero_only
+
+from gan.callbacks import tensorboard_writer
+from gan.models.gaussian import GaussianGAN
+
+
+def density_figure(samples: torch.Tensor, mean: float, std: float, title: str) -> plt.Figure:
+    """Histogram of generated samples over the target density, as the seeds plot it."""
+    fig, ax = plt.subplots(figsize=(6, 4))
+    values = samples.detach().cpu().double().numpy()
+    ax.hist(values, bins=50, density=True, alpha=0.6, label="generated")
+    grid = torch.linspace(mean - 4 * std, mean + 4 * std, 400, dtype=torch.float64)
+    pdf = torch.exp(-0.5 * ((grid - mean) / std) ** 2) / (std * math.sqrt(2 * math.pi))
+    ax.plot(grid.numpy(), pdf.numpy(), "k-", label=f"real N({mean:g}, {std:g})")
+    ax.set(xlabel="Value", ylabel="Density", title=title)
+    ax.grid(True)
+    ax.legend()
+    fig.tight_layout()
+    return fig
+
+
+class GaussianMonitor(pl.Callback):
+    """Prints the seed's status line and logs moments, histograms and density figures.
+
+    Runs after each validation (every `trainer.check_val_every_n_epoch` epochs), so it reads the
+    `val/...` figures the model has just computed on its fixed evaluation draws.
+    """
+
+    def __init__(self, print_status: bool = True, figure_every_n_epochs: int = 3, final_png: str = "histogram.png"):
+        self.print_status = print_status
+        self.figure_every_n_epochs = figure_every_n_epochs
+        self.final_png = final_png
+
+    @rank_zero_only
+    def on_fit_start(self, trainer: pl.Trainer, pl_module) -> None:
+        if not isinstance(pl_module, GaussianGAN):
+            return
+        tb = tensorboard_writer(trainer)
+        if tb is not None:  # one chart per moment with generated and target lines together
+            tb.add_custom_scalars(
+                {
+                    "Gaussian": {
+                        name: ["Multiline", [f"val/gen_{name}", f"val/target_{name}"]]
+                        for name in ("mean", "std", "skew", "kurtosis")
+                    }
+                }
+            )
+
+    @rank_zero_only
+    def on_validation_epoch_end(self, trainer: pl.Trainer, pl_module) -> None:
+        if trainer.sanity_checking or not isinstance(pl_module, GaussianGAN):
+            return
+        hp = pl_module.hparams
+        targets = {"mean": hp.target_mean, "std": hp.target_std, "skew": 0.0, "kurtosis": 0.0}
+        pl_module.log_dict({f"val/target_{k}": float(v) for k, v in targets.items()}, rank_zero_only=True)
+        metrics = trainer.callback_metrics
+        step = pl_module.training_steps_done
+        if self.print_status:
+            print(
+                f"Epoch {step}: D loss {_f(metrics, 'train/d_loss')} "
+                f"(D(x) {_f(metrics, 'train/d_real')}, D(G(z)) {_f(metrics, 'train/d_fake')}) "
+                f"G loss {_f(metrics, 'train/g_loss')}; Real Dist [{hp.target_mean:g}, {hp.target_std:g}], "
+                f"Fake Dist [{_f(metrics, 'val/gen_mean')}, {_f(metrics, 'val/gen_std')}]",
+                flush=True,
+            )
+        tb = tensorboard_writer(trainer)
+        if tb is None:
+            return
+        samples = pl_module.draw(hp.eval_samples, seed=0)
+        tb.add_histogram("gen/samples", samples, global_step=step)
+        if trainer.current_epoch % self.figure_every_n_epochs == 0:
+            fig = density_figure(samples, hp.target_mean, hp.target_std, f"Generated distribution, step {step}")
+            tb.add_figure("gen/density", fig, global_step=step)  # closes the figure
+
+    @rank_zero_only
+    def on_fit_end(self, trainer: pl.Trainer, pl_module) -> None:
+        if not isinstance(pl_module, GaussianGAN):
+            return
+        if not self.final_png:
+            return
+        hp = pl_module.hparams
+        samples = pl_module.draw(hp.eval_samples, seed=0)
+        fig = density_figure(samples, hp.target_mean, hp.target_std, "Histogram of Generated Distribution")
+        fig.savefig(Path(trainer.default_root_dir) / self.final_png, dpi=100)
+        plt.close(fig)
+
+
+def _f(metrics: dict, key: str) -> str:
+    value = metrics.get(key)
+    return "n/a" if value is None else f"{float(value):.4f}"

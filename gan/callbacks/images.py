@@ -1,0 +1,65 @@
+"""Sample grids from the model's fixed noise, written as PNG files and to TensorBoard."""
+
+from pathlib import Path
+
+import pytorch_lightning as pl
+import torch
+from pytorch_lightning.utilities import rank_zero_only
+from torchvision.utils import make_grid, save_image
+
+from gan.callbacks import tensorboard_writer
+from gan.models.image import ImageGAN
+
+
+class SampleGrid(pl.Callback):
+    """Every `every_n_steps` training steps or `every_n_epochs` epochs (and at the end of fit), draws
+    `num_samples` images from the fixed noise and saves them as `<dirname>/<filename % index>`.
+
+    The index is the 1-based epoch in epoch mode, as seed 002's `generated-images-0001.png, -0051, ...`,
+    and the training step in step mode. Acts only on models whose samples are images.
+    """
+
+    def __init__(
+        self,
+        num_samples: int = 64,
+        nrow: int = 8,
+        every_n_steps: int | None = None,
+        every_n_epochs: int | None = 1,
+        dirname: str = "samples",
+        filename: str = "generated-images-{:04d}.png",
+    ) -> None:
+        self.num_samples, self.nrow = num_samples, nrow
+        self.every_n_steps, self.every_n_epochs = every_n_steps, every_n_epochs
+        self.dirname, self.filename = dirname, filename
+        self.last_index: int | None = None
+
+    def on_train_batch_end(self, trainer: pl.Trainer, pl_module, outputs, batch, batch_idx: int) -> None:
+        step = pl_module.training_steps_done
+        if self.every_n_steps and step % self.every_n_steps == 0:
+            self.save(trainer, pl_module, index=step, tb_step=step)
+
+    def on_train_epoch_end(self, trainer: pl.Trainer, pl_module) -> None:
+        if self.every_n_epochs and trainer.current_epoch % self.every_n_epochs == 0:
+            self.save(trainer, pl_module, index=trainer.current_epoch + 1, tb_step=pl_module.training_steps_done)
+
+    def on_fit_end(self, trainer: pl.Trainer, pl_module) -> None:
+        step = pl_module.training_steps_done
+        index = step if self.every_n_steps else trainer.current_epoch
+        if index != self.last_index:  # the final state, unless the last save already showed it
+            self.save(trainer, pl_module, index=index, tb_step=step)
+
+    @rank_zero_only
+    def save(self, trainer: pl.Trainer, pl_module, index: int, tb_step: int) -> Path | None:
+        if pl_module.fixed_noise.dim() < 2 or not isinstance(pl_module, ImageGAN):
+            return None
+        images = pl_module.generate(noise=pl_module.fixed_noise[: self.num_samples])  # eval mode, no grad
+        grid = make_grid(images.float().cpu(), nrow=self.nrow, normalize=True, value_range=(-1, 1))
+        path = Path(trainer.default_root_dir) / self.dirname / self.filename.format(index)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        save_image(grid, path)
+        self.last_index = index
+        writer = tensorboard_writer(trainer)
+        if writer is not None:
+            writer.add_image("samples/fixed_noise", grid, global_step=tb_step)
+        return path
+

@@ -1,0 +1,205 @@
+"""The one alternating D/G training loop that every GAN variant shares.
+
+Variants differ in networks (passed in built), data and losses, and override small hooks
+(`real_from_batch`, `evaluate`), never `training_step`.
+"""
+
+import random
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import pytorch_lightning as pl
+import torch
+from torch import nn
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+
+from gan.errors import ConfigError, NonFiniteLossError
+from gan.losses import LOSSES
+
+NOISE = {"normal": torch.randn, "uniform": torch.rand}
+
+
+class GAN(pl.LightningModule):
+    """Per training step: `d_steps` discriminator updates, then `g_steps` generator updates.
+
+    Each D update takes its own slice of the real batch, so a batch of `d_steps * n` real samples
+    feeds `d_steps` updates of `n`. One training step is one seed "epoch" for the Gaussian GAN and
+    one batch for the image GANs; Lightning's `global_step` counts optimizer steps, i.e.
+    `d_steps + g_steps` per training step (see `training_steps_done`).
+    """
+
+    def __init__(
+        self,
+        generator: nn.Module,
+        discriminator: nn.Module,
+        g_optimizer: Callable[..., torch.optim.Optimizer],
+        d_optimizer: Callable[..., torch.optim.Optimizer],
+        g_lr: float,
+        d_lr: float,
+        latent_shape: Sequence[int],
+        noise: str = "normal",
+        d_steps: int = 1,
+        g_steps: int = 1,
+        loss: str = "bce",
+        num_fixed: int = 64,
+        ema_decay: float | None = None,
+        monitor: str | None = None,
+        monitor_mode: str = "min",
+    ) -> None:
+        """`monitor` names the run's main metric (logged by the variant), used for best checkpoints and sweeps."""
+        super().__init__()
+        _check_choice("model.noise", noise, NOISE)
+        _check_choice("model.loss", loss, LOSSES)
+        for key, value in {"model.d_steps": d_steps, "model.g_steps": g_steps}.items():
+            if int(value) < 1:
+                raise ConfigError(f"{key}={value}: each training step needs at least one update; use 1 or more.")
+        for key, value in {"model.g_lr": g_lr, "model.d_lr": d_lr}.items():
+            if not float(value) > 0:
+                raise ConfigError(f"{key}={value}: learning rates must be positive, e.g. {key}=2e-4.")
+        if ema_decay is not None and not 0.0 < ema_decay < 1.0:
+            raise ConfigError(f"model.ema_decay={ema_decay}: use a value in (0, 1) such as 0.999, or null for no EMA.")
+        self.save_hyperparameters(ignore=["generator", "discriminator", "g_optimizer", "d_optimizer"])
+        self.automatic_optimization = False  # the alternating D/G update below is the point of a GAN
+        self.generator = generator
+        self.discriminator = discriminator
+        self.g_optimizer, self.d_optimizer = g_optimizer, d_optimizer
+        self.d_loss, self.g_loss = LOSSES[loss]
+        self.generator_ema = (
+            AveragedModel(generator, multi_avg_fn=get_ema_multi_avg_fn(ema_decay), use_buffers=True)
+            if ema_decay
+            else None
+        )
+        # One noise batch kept for the whole run (and in checkpoints) so sample grids are comparable over time.
+        self.register_buffer("fixed_noise", self.sample_noise(num_fixed, device="cpu"))
+
+    # ---- noise and sampling -------------------------------------------------------------------
+    def sample_noise(self, n: int, device: torch.device | str | None = None) -> torch.Tensor:
+        """(n, *latent_shape) draws from the configured noise distribution."""
+        return NOISE[self.hparams.noise]((n, *self.hparams.latent_shape), device=device or self.device)
+
+    @property
+    def sampler(self) -> nn.Module:
+        """The generator used for pictures, metrics and `gan.sample`: its EMA when one is kept."""
+        return self.generator_ema.module if self.generator_ema is not None else self.generator
+
+    @torch.no_grad()
+    def generate(self, n: int | None = None, noise: torch.Tensor | None = None, batch_size: int = 1000) -> torch.Tensor:
+        """Samples in eval mode, in chunks of `batch_size`; restores the sampler's train/eval mode."""
+        noise = self.sample_noise(n) if noise is None else noise.to(self.device)
+        was_training = self.sampler.training
+        self.sampler.eval()
+        try:
+            return torch.cat([self.sampler(chunk) for chunk in noise.split(batch_size)])
+        finally:
+            self.sampler.train(was_training)
+
+    # ---- the alternating update ---------------------------------------------------------------
+    def real_from_batch(self, batch) -> torch.Tensor:
+        """The real samples in a batch; image datasets give (images, labels)."""
+        return batch[0] if isinstance(batch, (tuple, list)) else batch
+
+    def training_step(self, batch, batch_idx: int) -> None:
+        d_opt, g_opt = self.optimizers()
+        real_slices = self.real_from_batch(batch).chunk(self.hparams.d_steps)
+        # The fakes are made once with their graph: the first D update sees them detached and the first
+        # G update back-propagates through them; further updates draw fresh noise, as the seeds do.
+        fake = self.generator(self.sample_noise(len(real_slices[0])))
+
+        for i, real in enumerate(real_slices):
+            if i == 0:
+                d_fake = fake.detach()
+            else:
+                with torch.no_grad():
+                    d_fake = self.generator(self.sample_noise(len(real)))
+            d_stats = self._d_step(d_opt, real, d_fake)
+
+        for j in range(self.hparams.g_steps):
+            g_fake = fake if j == 0 else self.generator(self.sample_noise(len(real_slices[0])))
+            g_loss = self._g_step(g_opt, g_fake)
+
+        self._check_finite(d_stats["train/d_loss"], g_loss)
+        self.log_dict({**d_stats, "train/g_loss": g_loss}, prog_bar=True)
+
+    def _d_step(self, d_opt, real: torch.Tensor, fake: torch.Tensor) -> dict[str, torch.Tensor]:
+        with self.toggled_optimizer(d_opt):  # only D's parameters get gradients
+            real_logits = self.discriminator(real)
+            fake_logits = self.discriminator(fake)
+            loss = self.d_loss(real_logits, fake_logits)
+            d_opt.zero_grad(set_to_none=True)
+            self.manual_backward(loss)
+            d_opt.step()
+        return {
+            "train/d_loss": loss.detach(),
+            "train/d_real": torch.sigmoid(real_logits.detach()).mean(),  # D(x), the seeds' status display
+            "train/d_fake": torch.sigmoid(fake_logits.detach()).mean(),  # D(G(z)) before this update
+        }
+
+    def _g_step(self, g_opt, fake: torch.Tensor) -> torch.Tensor:
+        with self.toggled_optimizer(g_opt):  # D is only a critic here: no gradients for its weights
+            loss = self.g_loss(self.discriminator(fake))
+            g_opt.zero_grad(set_to_none=True)
+            self.manual_backward(loss)
+            g_opt.step()
+        if self.generator_ema is not None:
+            self.generator_ema.update_parameters(self.generator)
+        return loss.detach()
+
+    def _check_finite(self, d_loss: torch.Tensor, g_loss: torch.Tensor) -> None:
+        for name, value in (("d_loss", d_loss), ("g_loss", g_loss)):
+            if not torch.isfinite(value):
+                raise NonFiniteLossError(
+                    f"{name} became {value.item()} at training step {self.training_steps_done} "
+                    f"(epoch {self.current_epoch}). The run stopped; the last good checkpoint is kept. "
+                    "Try lower learning rates (model.g_lr, model.d_lr) or trainer=cpu instead of fp16."
+                )
+
+    @property
+    def training_steps_done(self) -> int:
+        """Training steps completed so far (Lightning's global_step counts each optimizer step)."""
+        return self.trainer.global_step // (self.hparams.d_steps + self.hparams.g_steps)
+
+    def configure_optimizers(self):
+        d_opt = self.d_optimizer(params=self.discriminator.parameters(), lr=self.hparams.d_lr)
+        g_opt = self.g_optimizer(params=self.generator.parameters(), lr=self.hparams.g_lr)
+        return d_opt, g_opt
+
+    # ---- evaluation ---------------------------------------------------------------------------
+    def evaluate(self) -> dict[str, float]:
+        """Figures of sample quality for `metrics.json`, `val/...` and `gan.evaluate`; variants fill it in."""
+        return {}
+
+    # ---- exact resume -------------------------------------------------------------------------
+    def on_save_checkpoint(self, checkpoint: dict) -> None:
+        # Lightning restores weights, optimizers and counters; the noise streams need the RNG states too.
+        checkpoint["rng_states"] = {
+            "torch": torch.get_rng_state(),
+            "numpy": _numpy_state_to_safe(np.random.get_state()),
+            "python": random.getstate(),
+            "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+        }
+
+    def on_load_checkpoint(self, checkpoint: dict) -> None:
+        states = checkpoint.get("rng_states")
+        if states is None:
+            return
+        torch.set_rng_state(states["torch"])
+        np.random.set_state(_numpy_state_from_safe(states["numpy"]))
+        random.setstate(states["python"])
+        if states["cuda"] and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(states["cuda"])
+
+
+def _check_choice(key: str, value: str, choices) -> None:
+    if value not in choices:
+        raise ConfigError(f"{key}={value!r} is not one of: {', '.join(sorted(choices))}.")
+
+
+# Checkpoints are loaded with `weights_only=True`, which admits tensors and plain Python values but not ndarrays.
+def _numpy_state_to_safe(state: tuple) -> tuple:
+    kind, keys, pos, has_gauss, cached = state
+    return kind, torch.from_numpy(keys.astype(np.int64)), int(pos), int(has_gauss), float(cached)
+
+
+def _numpy_state_from_safe(state: tuple) -> tuple:
+    kind, keys, pos, has_gauss, cached = state
+    return kind, keys.numpy().astype(np.uint32), pos, has_gauss, cached

@@ -1,0 +1,32 @@
+"""The 1-D Gaussian GAN: the shared loop, plus how to judge a generator of single numbers."""
+
+import torch
+
+from gan.metrics.gaussian import gaussian_report
+from gan.models.gan import GAN
+
+
+class GaussianGAN(GAN):
+    """`GAN` whose samples are sets of draws; evaluated on `eval_samples` fresh draws against the target."""
+
+    def __init__(self, *args, target_mean: float, target_std: float, eval_samples: int = 10_000, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+
+    def draw(self, n: int, seed: int | None = None) -> torch.Tensor:
+        """(n,) generated numbers; the generator maps each noise draw on its own, so any n works."""
+        generator = torch.Generator(device=self.device).manual_seed(seed) if seed is not None else None
+        noise_dim = self.hparams.latent_shape[-1]
+        shape = (1, n, noise_dim)
+        if self.hparams.noise == "uniform":
+            noise = torch.rand(shape, generator=generator, device=self.device)
+        else:
+            noise = torch.randn(shape, generator=generator, device=self.device)
+        return self.generate(noise=noise).flatten()
+
+    def evaluate(self, seed: int = 0) -> dict[str, float]:
+        # A fixed evaluation seed: figures are comparable over time and do not disturb the training noise.
+        samples = self.draw(self.hparams.eval_samples, seed=seed)
+        return gaussian_report(samples, self.hparams.target_mean, self.hparams.target_std)
+
+    def validation_step(self, batch, batch_idx: int) -> None:
+        self.log_dict({f"val/{k}": v for k, v in self.evaluate().items()})

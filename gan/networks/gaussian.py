@@ -1,0 +1,90 @@
+"""Networks of the 1-D Gaussian GAN ("GANs in 50 lines", seeds 000, 001, 003).
+
+One discriminator sample is a whole set of `sample_size` draws (500 in the seed), which D judges
+through a preprocess; that is how the seed lets D see the distribution rather than single numbers.
+"""
+
+import torch
+from torch import nn
+
+from gan.errors import ConfigError
+
+ACTIVATIONS = {"tanh": nn.Tanh, "sigmoid": nn.Sigmoid, "relu": nn.ReLU, "leaky_relu": nn.LeakyReLU, "elu": nn.ELU}
+
+
+def moments(x: torch.Tensor) -> torch.Tensor:
+    """(B, N) -> (B, 4): mean, std, skew and excess kurtosis of each set, as the seed's `get_moments`."""
+    mean = x.mean(dim=1, keepdim=True)
+    diffs = x - mean
+    std = diffs.pow(2).mean(dim=1, keepdim=True).sqrt()
+    z = diffs / std
+    skew = z.pow(3).mean(dim=1, keepdim=True)
+    kurtosis = z.pow(4).mean(dim=1, keepdim=True) - 3.0  # excess kurtosis: 0 for a Gaussian
+    return torch.cat([mean, std, skew, kurtosis], dim=1)
+
+
+def _with_diffs(x: torch.Tensor, exponent: float) -> torch.Tensor:
+    """(B, N) -> (B, 2N): the draws, then (draw - set mean) ** exponent, as the seed's `decorate_with_diffs`."""
+    return torch.cat([x, (x - x.mean(dim=1, keepdim=True)).pow(exponent)], dim=1)
+
+
+# name -> (preprocess, D input width as a function of the set size); the seed's four choices.
+PREPROCESS = {
+    "moments": (moments, lambda n: 4),
+    "raw": (lambda x: x, lambda n: n),
+    "variances": (lambda x: _with_diffs(x, 2.0), lambda n: 2 * n),
+    "diffs": (lambda x: _with_diffs(x, 1.0), lambda n: 2 * n),
+}
+
+
+def _activation(name: str, key: str) -> nn.Module:
+    if name not in ACTIVATIONS:
+        raise ConfigError(f"{key}={name!r} is not one of: {', '.join(ACTIVATIONS)}.")
+    return ACTIVATIONS[name]()
+
+
+def _mlp(widths: list[int], activation: str, key: str) -> nn.Sequential:
+    """Linear layers through `widths` with the activation between them (none after the last)."""
+    layers: list[nn.Module] = []
+    for i, (n_in, n_out) in enumerate(zip(widths[:-1], widths[1:])):
+        layers.append(nn.Linear(n_in, n_out))
+        if i < len(widths) - 2:
+            layers.append(_activation(activation, key))
+    return nn.Sequential(*layers)
+
+
+class GaussianGenerator(nn.Module):
+    """Maps each noise draw to one sample, independently: (B, N, noise_dim) -> (B, N).
+
+    The seed's G is 1 -> 5 -> 5 -> 1 with tanh: `hidden_sizes=[5, 5]`, `activation=tanh`.
+    """
+
+    def __init__(self, noise_dim: int = 1, hidden_sizes: list[int] = (5, 5), activation: str = "tanh") -> None:
+        super().__init__()
+        self.net = _mlp([noise_dim, *hidden_sizes, 1], activation, "model.generator.activation")
+
+    def forward(self, noise: torch.Tensor) -> torch.Tensor:
+        return self.net(noise).squeeze(-1)
+
+
+class GaussianDiscriminator(nn.Module):
+    """Judges each set of draws as one sample: (B, N) -> preprocess -> (B, F) -> MLP -> (B,) logits.
+
+    The seed's D is F -> 10 -> 10 -> 1 with sigmoid activations and a sigmoid output; here the last
+    sigmoid moves into the loss (`binary_cross_entropy_with_logits`), the same function, computed stably.
+    """
+
+    def __init__(
+        self, sample_size: int, preprocess: str = "moments", hidden_sizes: list[int] = (10, 10), activation: str = "sigmoid"
+    ) -> None:
+        super().__init__()
+        if preprocess not in PREPROCESS:
+            raise ConfigError(
+                f"model.discriminator.preprocess={preprocess!r} is not one of: {', '.join(PREPROCESS)}. "
+                "Pick one, e.g. model.discriminator.preprocess=moments."
+            )
+        self.preprocess, input_width = PREPROCESS[preprocess]
+        self.net = _mlp([input_width(sample_size), *hidden_sizes, 1], activation, "model.discriminator.activation")
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(self.preprocess(x)).squeeze(-1)
