@@ -43,8 +43,8 @@ def train(cfg: DictConfig) -> dict[str, float]:
     recipe = OmegaConf.masked_copy(cfg, [key for key in cfg if key != "hydra"])
     OmegaConf.save(recipe, output_dir / "config.yaml", resolve=True)  # the exact recipe of this run, resolved
 
+    model = hydra.utils.instantiate(cfg.model)  # first: its checks name the keys a user sets (model.d_steps, ...)
     datamodule = hydra.utils.instantiate(cfg.data)
-    model = hydra.utils.instantiate(cfg.model)
     loggers = _instantiate_all(cfg.get("logger"))
     trainer: pl.Trainer = hydra.utils.instantiate(
         cfg.trainer,
