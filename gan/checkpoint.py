@@ -1,0 +1,73 @@
+"""Load a trained GAN for inference from a run directory or a checkpoint file, on any device.
+
+    model, cfg = load_model("outputs/runs/dcgan-tomjerry/2026-01-01_12-00-00")   # its checkpoints/last.ckpt
+    model, cfg = load_model(".../checkpoints/best-010.ckpt")                      # a given checkpoint
+
+The model is rebuilt from the run's resolved `<run>/config.yaml` (written by `gan.run.train`) and gets
+the checkpoint's weights; nothing in the checkpoint decides which classes are built.
+"""
+
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import hydra
+import torch
+from omegaconf import DictConfig, ListConfig, OmegaConf
+from omegaconf.base import ContainerMetadata, Metadata
+from omegaconf.nodes import AnyNode
+
+from gan.errors import DataError
+from gan.models.gan import GAN
+
+# Lightning stores the model's hyperparameters beside the weights, and Hydra hands list values over as
+# OmegaConf containers. These plain data holders are the only globals `weights_only=True` must admit
+# besides tensors; no function or class from the file itself is ever called.
+_HPARAM_GLOBALS = [DictConfig, ListConfig, ContainerMetadata, Metadata, AnyNode, Any, defaultdict, dict, list, int]
+
+
+def find_checkpoint(path: str | Path) -> tuple[Path, Path]:
+    """(checkpoint file, run directory) for a run directory or a .ckpt file.
+
+    A run directory gives its `checkpoints/last.ckpt` (else the newest .ckpt there); a checkpoint in
+    `<run>/checkpoints/` belongs to `<run>`, any other checkpoint to the folder it is in.
+    """
+    path = Path(path).expanduser()
+    if not path.exists():
+        raise DataError(
+            f"{path} does not exist. Give a run directory (e.g. outputs/runs/dcgan-tomjerry/<date>) "
+            "or a checkpoint file in its checkpoints/ folder."
+        )
+    if path.is_file():
+        run_dir = path.parent.parent if path.parent.name == "checkpoints" else path.parent
+        return path, run_dir
+    candidates = sorted((path / "checkpoints").glob("*.ckpt"), key=lambda p: p.stat().st_mtime)
+    if not candidates:
+        raise DataError(f"{path} holds no checkpoints/*.ckpt: is it a run directory of `python -m gan.run`?")
+    last = path / "checkpoints" / "last.ckpt"
+    return (last if last.is_file() else candidates[-1]), path
+
+
+def load_model(path: str | Path, device: str | torch.device = "cpu") -> tuple[GAN, DictConfig]:
+    """(model in eval mode on `device`, the run's resolved config) from a run directory or a .ckpt.
+
+    Weights are mapped to the CPU first, so a checkpoint written on a GPU loads on a machine without one.
+    """
+    ckpt_path, run_dir = find_checkpoint(path)
+    config_path = run_dir / "config.yaml"
+    if not config_path.is_file():
+        raise DataError(
+            f"{config_path} is missing: the checkpoint {ckpt_path} must sit in <run>/checkpoints/ "
+            "beside the run's config.yaml, as `python -m gan.run` writes them."
+        )
+    cfg = OmegaConf.load(config_path)
+    model: GAN = hydra.utils.instantiate(cfg.model)
+    try:
+        with torch.serialization.safe_globals(_HPARAM_GLOBALS):
+            checkpoint = torch.load(ckpt_path, map_location="cpu", weights_only=True)
+    except Exception as error:  # a truncated file, or one that would need arbitrary code to unpickle
+        raise DataError(f"cannot read checkpoint {ckpt_path}: {error}") from error
+    if "state_dict" not in checkpoint:
+        raise DataError(f"{ckpt_path} is not a Lightning checkpoint of `gan.run` (it has no state_dict).")
+    model.load_state_dict(checkpoint["state_dict"])
+    return model.to(device).eval(), cfg

@@ -1,0 +1,169 @@
+"""Any folder of images (searched recursively) as (B, C, S, S) batches in [-1, 1].
+
+Each image is converted to RGB or grayscale, resized so its short side is `image_size`, center-cropped
+and scaled from [0, 255] to [-1, 1]. All images are decoded once in `setup()`: corrupt files are found
+there (and skipped, with one warning) rather than mid-epoch, and when the decoded set fits in
+`cache_bytes` it is kept as one uint8 tensor, so later epochs only index memory. Larger sets are
+decoded per item in `num_workers` loader processes.
+"""
+
+import logging
+import os
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytorch_lightning as pl
+import torch
+from PIL import Image, ImageFile
+from torch.utils.data import BatchSampler, DataLoader, Dataset, RandomSampler
+from torchvision.transforms import functional as TF
+
+from gan.errors import ConfigError, DataError
+
+log = logging.getLogger(__name__)
+EXTENSIONS = {".png", ".jpg", ".jpeg", ".bmp", ".webp", ".gif"}  # a GIF gives its first frame
+ImageFile.LOAD_TRUNCATED_IMAGES = False  # a cut-off file is corrupt, not half grey
+
+
+def find_images(root: Path) -> list[Path]:
+    """Image files under `root`, recursively, in a stable order; hidden files (e.g. macOS `._x.jpg`) skipped."""
+    return sorted(
+        p
+        for p in root.rglob("*")
+        if p.suffix.lower() in EXTENSIONS and not any(part.startswith(".") for part in p.relative_to(root).parts)
+    )
+
+
+def load_image(path: Path, image_size: int, channels: int) -> torch.Tensor:
+    """(channels, image_size, image_size) uint8 from any image file; raises on unreadable files."""
+    with Image.open(path) as img:
+        # JPEGs can decode at 1/2, 1/4, 1/8 scale directly: large frames cost a fraction to read.
+        scale = image_size / min(img.size)
+        img.draft("RGB" if channels == 3 else "L", (round(img.width * scale), round(img.height * scale)))
+        if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
+            rgba = img.convert("RGBA")  # transparent parts become white rather than their hidden colours
+            img = Image.alpha_composite(Image.new("RGBA", rgba.size, (255, 255, 255, 255)), rgba)
+        img = img.convert("RGB" if channels == 3 else "L")
+        img = TF.center_crop(TF.resize(img, image_size, antialias=True), image_size)
+        return TF.pil_to_tensor(img)
+
+
+def to_model_range(images: torch.Tensor) -> torch.Tensor:
+    """uint8 [0, 255] -> float [-1, 1], the generator's tanh range."""
+    return images.float().div_(127.5).sub_(1.0)
+
+
+class _CachedImages(Dataset):
+    """Decoded images in memory; indexed with a whole batch of indices at once (no per-item collate)."""
+
+    def __init__(self, images: torch.Tensor) -> None:
+        self.images = images  # (N, C, S, S) uint8
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def __getitem__(self, indices: list[int]) -> torch.Tensor:
+        return to_model_range(self.images[indices])
+
+
+class _ImageFiles(Dataset):
+    """Images decoded per item (in loader workers) when the whole set is larger than the cache budget."""
+
+    def __init__(self, files: list[Path], image_size: int, channels: int) -> None:
+        self.files, self.image_size, self.channels = files, image_size, channels
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+    def __getitem__(self, index: int) -> torch.Tensor:
+        # setup() decoded every file once, so a failure here means it changed since; use a neighbour.
+        for offset in range(len(self.files)):
+            path = self.files[(index + offset) % len(self.files)]
+            try:
+                return to_model_range(load_image(path, self.image_size, self.channels))
+            except Exception as error:  # noqa: BLE001 - any decoder error means "skip this file"
+                log.warning("skipping %s, unreadable since setup: %s", path, error)
+        raise DataError(f"no image under {self.files[0].parent} can be read any more.")
+
+
+class ImageFolderDataModule(pl.LightningDataModule):
+    """Images under `root` as (batch_size, channels, image_size, image_size) batches in [-1, 1].
+
+    `missing_hint` is added to the error for a missing or empty folder (e.g. where to get a data set).
+    """
+
+    def __init__(
+        self,
+        root: str,
+        image_size: int = 64,
+        channels: int = 3,
+        batch_size: int = 128,
+        cache_bytes: int = 2 * 1024**3,
+        num_workers: int = 2,
+        missing_hint: str | None = None,
+    ) -> None:
+        super().__init__()
+        if channels not in (1, 3):
+            raise ConfigError(f"data.channels={channels}: use 3 (RGB) or 1 (grayscale).")
+        if int(image_size) < 4 or int(batch_size) < 1:
+            raise ConfigError(f"data.image_size={image_size}, data.batch_size={batch_size}: both must be positive.")
+        self.root = Path(root).expanduser()
+        self.image_size, self.channels, self.batch_size = int(image_size), int(channels), int(batch_size)
+        self.cache_bytes, self.num_workers, self.missing_hint = int(cache_bytes), int(num_workers), missing_hint
+        self.sample_shape = (self.channels, self.image_size, self.image_size)  # what one D sample looks like
+        self.dataset: Dataset | None = None
+
+    def _missing(self, what: str) -> DataError:
+        hint = f" {self.missing_hint}" if self.missing_hint else " Point data.root at a folder of images."
+        return DataError(f"{what}.{hint}")
+
+    def setup(self, stage: str | None = None) -> None:
+        if self.dataset is not None:
+            return
+        if not self.root.is_dir():
+            raise self._missing(f"image folder {self.root} does not exist")
+        files = find_images(self.root)
+        if not files:
+            raise self._missing(
+                f"image folder {self.root} holds no images ({', '.join(sorted(EXTENSIONS))}, searched recursively)"
+            )
+        cache = len(files) * self.channels * self.image_size**2 <= self.cache_bytes
+        with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:  # PIL decodes outside the GIL
+            decoded = list(pool.map(lambda path: self._try_load(path, keep=cache), files))
+        good = [(path, image) for path, image in zip(files, decoded) if image is not None]  # image: tensor or True
+        bad = [path for path, image in zip(files, decoded) if image is None]
+        if bad:
+            names = ", ".join(str(p.relative_to(self.root)) for p in bad[:5]) + (", ..." if len(bad) > 5 else "")
+            log.warning("skipped %d unreadable or corrupt image file(s) of %d under %s: %s",
+                        len(bad), len(files), self.root, names)
+        if not good:
+            raise self._missing(f"none of the {len(files)} image files under {self.root} can be read")
+        if cache:
+            self.dataset = _CachedImages(torch.stack([image for _, image in good]))
+        else:
+            self.dataset = _ImageFiles([path for path, _ in good], self.image_size, self.channels)
+        log.info("%d images from %s (%s)", len(good), self.root, "cached in memory" if cache else "decoded per item")
+
+    def _try_load(self, path: Path, keep: bool) -> torch.Tensor | bool | None:
+        """The decoded image (or True when not kept, to spare memory), or None for an unreadable file."""
+        try:
+            image = load_image(path, self.image_size, self.channels)
+            return image if keep else True
+        except Exception:  # noqa: BLE001 - PIL raises many types for bad files; all mean "skip"
+            return None
+
+    def train_dataloader(self) -> DataLoader:
+        self.setup()
+        drop_last = len(self.dataset) >= self.batch_size  # full batches, unless the folder has fewer images
+        if isinstance(self.dataset, _CachedImages):
+            # batch_size=None with a batch sampler: each item is one whole batch gathered by index.
+            sampler = BatchSampler(RandomSampler(self.dataset), self.batch_size, drop_last=drop_last)
+            return DataLoader(self.dataset, sampler=sampler, batch_size=None)
+        return DataLoader(
+            self.dataset,
+            batch_size=self.batch_size,
+            shuffle=True,
+            drop_last=drop_last,
+            num_workers=self.num_workers,
+            persistent_workers=self.num_workers > 0,
+        )

@@ -1,0 +1,90 @@
+"""DCGAN networks of seed 002 ("8.1. GAN.ipynb", Tom & Jerry frames), sized by image size and width.
+
+Every layer's channel count is a multiple of `width` (the seed's 64). At 128 px and width 64 they are
+the seed's networks exactly:
+
+    G: 128 -> 512 -> 256 -> 128 -> 64 -> 3    ConvTranspose2d k4 + BatchNorm + ReLU, tanh out
+       (B,128,1,1) -> (B,512,4,4) -> (B,256,8,8) -> (B,128,16,16) -> (B,64,32,32) -> (B,3,128,128)
+    D: 3 -> 64 -> 128 -> 256 -> 512 -> 1024 -> 1   Conv2d k4 s2 p1 + BatchNorm + LeakyReLU(0.2),
+       then Conv2d k4 s1 p0 on the 4x4 map: (B,3,128,128) -> ... -> (B,1024,4,4) -> (B,) logits
+
+The seed's page hides G's output layer; its comments end at (B,64,32,32) and its D reads 128x128, so
+the output layer upsamples x4 with a kernel-4 stride-4 transposed convolution. At 32 and 64 px the
+output layer is the usual k4 s2 p1 and G has 3 or 4 hidden blocks, D 3 or 4 stride-2 convolutions.
+All convolutions are bias-free, as in the seed. D returns logits; the sigmoid lives in the loss.
+"""
+
+import math
+
+import torch
+from torch import nn
+
+from gan.errors import ConfigError
+
+IMAGE_SIZES = (32, 64, 128)
+MAX_G_BLOCKS = 4  # the seed's G has four hidden blocks (512 ... 64) even at 128 px
+
+
+def _check(image_size: int, width: int, key: str) -> int:
+    """Number of stride-2 halvings from `image_size` down to D's final 4x4 map."""
+    if image_size not in IMAGE_SIZES:
+        raise ConfigError(
+            f"{key}.image_size={image_size}: DCGAN supports {', '.join(map(str, IMAGE_SIZES))} px; "
+            "set data.image_size to one of them."
+        )
+    if int(width) < 1:
+        raise ConfigError(f"{key}.width={width}: the width multiplier must be a positive integer (the seed: 64).")
+    return int(math.log2(image_size // 4))
+
+
+class DCGANGenerator(nn.Module):
+    """(B, latent_dim) normal noise -> (B, channels, image_size, image_size) images in [-1, 1]."""
+
+    def __init__(self, latent_dim: int = 128, image_size: int = 64, channels: int = 3, width: int = 64) -> None:
+        super().__init__()
+        halvings = _check(image_size, width, "model.generator")
+        blocks = min(halvings, MAX_G_BLOCKS)
+        widths = [width * 2 ** (blocks - 1 - i) for i in range(blocks)]  # e.g. [512, 256, 128, 64]
+        layers: list[nn.Module] = []
+        n_in = latent_dim
+        for i, n_out in enumerate(widths):
+            # The first block grows 1x1 to 4x4 (k4 s1 p0); each next one doubles the size (k4 s2 p1).
+            stride, padding = (1, 0) if i == 0 else (2, 1)
+            layers += [
+                nn.ConvTranspose2d(n_in, n_out, kernel_size=4, stride=stride, padding=padding, bias=False),
+                nn.BatchNorm2d(n_out),
+                nn.ReLU(True),
+            ]
+            n_in = n_out
+        # The output layer makes up the rest of the size: x2 (k4 s2 p1) or, at 128 px, x4 (k4 s4 p0).
+        scale = image_size // (4 * 2 ** (blocks - 1))
+        padding = 1 if scale == 2 else 0
+        layers += [nn.ConvTranspose2d(n_in, channels, kernel_size=4, stride=scale, padding=padding, bias=False), nn.Tanh()]
+        self.latent_dim = latent_dim
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, noise: torch.Tensor) -> torch.Tensor:
+        return self.net(noise.reshape(len(noise), self.latent_dim, 1, 1))  # (B, 128) -> (B, 128, 1, 1)
+
+
+class DCGANDiscriminator(nn.Module):
+    """(B, channels, image_size, image_size) images -> (B,) logits (larger means real)."""
+
+    def __init__(self, image_size: int = 64, channels: int = 3, width: int = 64) -> None:
+        super().__init__()
+        halvings = _check(image_size, width, "model.discriminator")
+        layers: list[nn.Module] = []
+        n_in = channels
+        for i in range(halvings):  # each halves the size: 128 -> 64 -> ... -> 4
+            n_out = width * 2**i
+            layers += [
+                nn.Conv2d(n_in, n_out, kernel_size=4, stride=2, padding=1, bias=False),
+                nn.BatchNorm2d(n_out),
+                nn.LeakyReLU(0.2, inplace=True),
+            ]
+            n_in = n_out
+        layers.append(nn.Conv2d(n_in, 1, kernel_size=4, stride=1, padding=0, bias=False))  # (B, C, 4, 4) -> (B, 1, 1, 1)
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        return self.net(images).flatten()

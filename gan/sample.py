@@ -1,0 +1,116 @@
+"""Draw samples from a trained GAN: a run directory or a checkpoint in, files out. Works on CPU.
+
+    python -m gan.sample outputs/runs/dcgan-tomjerry/<date>                 # 64 images from checkpoints/last.ckpt
+    python -m gan.sample path/to/checkpoints/last.ckpt -n 16 --out my_samples --seed 1
+    python -m gan.sample outputs/runs/dcgan-tomjerry/<date> --interpolate   # plus a latent interpolation strip
+    python -m gan.sample outputs/runs/gaussian-gaussian/<date> -n 10000     # the 1-D Gaussian GAN
+
+Image GANs write `grid.png`, `images/0000.png ...` and `samples.pt` ((N, C, H, W) float in [-1, 1]);
+`--interpolate` adds `interpolation.png`. The Gaussian GAN writes `samples.csv` and `histogram.png`.
+Files go to `--out` (default `<run>/sampled`). The EMA generator is used when the run kept one.
+"""
+
+import argparse
+import math
+from pathlib import Path
+
+import torch
+from torchvision.utils import make_grid, save_image
+
+from gan.checkpoint import find_checkpoint, load_model
+from gan.errors import ConfigError, GanError
+from gan.models.gan import GAN
+from gan.models.gaussian import GaussianGAN
+from gan.models.image import ImageGAN
+
+
+def seeded_noise(model: GAN, n: int, seed: int) -> torch.Tensor:
+    """(n, *latent_shape) noise from the model's distribution, the same for the same seed on any machine."""
+    generator = torch.Generator().manual_seed(seed)
+    shape = (n, *model.hparams.latent_shape)
+    if model.hparams.noise == "uniform":
+        return torch.rand(shape, generator=generator)
+    return torch.randn(shape, generator=generator)
+
+
+def interpolate(start: torch.Tensor, end: torch.Tensor, steps: int, spherical: bool) -> torch.Tensor:
+    """(steps, *shape) points from `start` to `end`; spherical for Gaussian noise, whose mass lies near a sphere."""
+    t = torch.linspace(0, 1, steps).view(-1, *[1] * start.dim())
+    if not spherical:
+        return (1 - t) * start + t * end
+    a, b = start.flatten(), end.flatten()
+    omega = torch.arccos(torch.clamp(torch.dot(a / a.norm(), b / b.norm()), -1.0, 1.0))
+    if omega.abs() < 1e-6:  # (nearly) the same direction: the straight line is the arc
+        return (1 - t) * start + t * end
+    return (torch.sin((1 - t) * omega) * start + torch.sin(t * omega) * end) / torch.sin(omega)
+
+
+def sample_images(model: ImageGAN, n: int, out: Path, seed: int, steps: int | None) -> list[Path]:
+    """Grid, individual PNGs and the tensor file; with `steps`, an interpolation strip of that many images."""
+    images = model.generate(noise=seeded_noise(model, n, seed)).float().cpu()  # (n, C, H, W) in [-1, 1]
+    nrow = math.ceil(math.sqrt(n))
+    written = [out / "grid.png", out / "samples.pt"]
+    save_image(images, written[0], nrow=nrow, normalize=True, value_range=(-1, 1))
+    torch.save(images, written[1])
+    (out / "images").mkdir(exist_ok=True)
+    for i, image in enumerate(images):
+        path = out / "images" / f"{i:04d}.png"
+        save_image(image, path, normalize=True, value_range=(-1, 1))
+        written.append(path)
+    if steps:
+        ends = seeded_noise(model, 2, seed + 1)
+        path_noise = interpolate(ends[0], ends[1], steps, spherical=model.hparams.noise == "normal")
+        strip = model.generate(noise=path_noise).float().cpu()
+        written.append(out / "interpolation.png")
+        save_image(make_grid(strip, nrow=steps, normalize=True, value_range=(-1, 1)), written[-1])
+    return written
+
+
+def sample_gaussian(model: GaussianGAN, n: int, out: Path, seed: int) -> list[Path]:
+    """`samples.csv` (one number a line) and `histogram.png` over the target density."""
+    from gan.callbacks.gaussian import density_figure  # matplotlib only where it is needed
+
+    samples = model.draw(n, seed=seed).double().cpu()
+    csv = out / "samples.csv"
+    csv.write_text("sample\n" + "".join(f"{x:.8g}\n" for x in samples.tolist()))
+    mean, std = model.hparams.target_mean, model.hparams.target_std
+    figure = density_figure(samples, mean, std, title=f"{n} samples from the generator vs N({mean:g}, {std:g})")
+    figure.savefig(out / "histogram.png", dpi=100)
+    return [csv, out / "histogram.png"]
+
+
+def sample(path: str | Path, n: int | None = None, out: str | Path | None = None, seed: int = 0,
+           interpolate_steps: int | None = None, device: str = "cpu") -> list[Path]:
+    """Write samples of the run or checkpoint at `path` to `out`; returns the files written."""
+    model, _ = load_model(path, device=device)
+    _, run_dir = find_checkpoint(path)
+    out = Path(out) if out is not None else run_dir / "sampled"
+    out.mkdir(parents=True, exist_ok=True)
+    if n is not None and n < 1:
+        raise ConfigError(f"-n {n}: ask for at least one sample.")
+    if isinstance(model, GaussianGAN):
+        return sample_gaussian(model, n or 10_000, out, seed)
+    if isinstance(model, ImageGAN):
+        return sample_images(model, n or 64, out, seed, interpolate_steps)
+    raise ConfigError(f"{type(model).__name__} is neither an image GAN nor the Gaussian GAN; gan.sample cannot draw it.")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m gan.sample", description=__doc__.split("\n\n")[0])
+    parser.add_argument("path", help="a run directory (uses checkpoints/last.ckpt) or a .ckpt file")
+    parser.add_argument("-n", type=int, default=None, help="how many samples (default: 64 images, 10000 numbers)")
+    parser.add_argument("--out", default=None, help="output folder (default: <run>/sampled)")
+    parser.add_argument("--seed", type=int, default=0, help="noise seed: the same seed gives the same samples")
+    parser.add_argument("--interpolate", action="store_true", help="also write a latent interpolation strip")
+    parser.add_argument("--steps", type=int, default=10, help="images in the interpolation strip")
+    parser.add_argument("--device", default="cpu", help="e.g. cuda; the checkpoint's device does not matter")
+    args = parser.parse_args(argv)
+    try:
+        written = sample(args.path, args.n, args.out, args.seed, args.steps if args.interpolate else None, args.device)
+    except GanError as error:
+        raise SystemExit(f"error: {error}") from None
+    print(f"wrote {len(written)} files to {written[0].parent}")
+
+
+if __name__ == "__main__":
+    main()
