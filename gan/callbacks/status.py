@@ -1,0 +1,31 @@
+"""The seed 004 status display ("Epoch: [e/200], Batch Num: [b/600]", losses, D(x), D(G(z))) as a callback."""
+
+import pytorch_lightning as pl
+from pytorch_lightning.utilities import rank_zero_only
+
+
+class StatusLine(pl.Callback):
+    """Every `every_n_batches` batches of an epoch (0, N, 2N, ...), prints the just-finished step's figures.
+
+    Reads `train/d_loss`, `train/g_loss`, `train/d_real` (D(x)) and `train/d_fake` (D(G(z))) as the shared
+    loop logs them, in the layout of the seed's `Logger.display_status`.
+    """
+
+    def __init__(self, every_n_batches: int = 100) -> None:
+        self.every_n_batches = every_n_batches
+
+    @rank_zero_only
+    def on_train_batch_end(self, trainer: pl.Trainer, pl_module, outputs, batch, batch_idx: int) -> None:
+        if not self.every_n_batches or batch_idx % self.every_n_batches:
+            return
+        metrics = trainer.callback_metrics
+        if "train/d_real" not in metrics:
+            return
+        value = {key: float(metrics[f"train/{key}"]) for key in ("d_loss", "g_loss", "d_real", "d_fake")}
+        print(
+            f"Epoch: [{trainer.current_epoch}/{trainer.max_epochs}], "
+            f"Batch Num: [{batch_idx}/{trainer.num_training_batches}]\n"
+            f"Discriminator Loss: {value['d_loss']:.4f}, Generator Loss: {value['g_loss']:.4f}\n"
+            f"D(x): {value['d_real']:.4f}, D(G(z)): {value['d_fake']:.4f}",
+            flush=True,
+        )

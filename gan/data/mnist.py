@@ -1,0 +1,163 @@
+"""MNIST and FashionMNIST, decoded once into a tensor in [-1, 1] and served in batches from it.
+
+The files are torchvision's raw layout: `<data_dir>/MNIST/raw/train-images-idx3-ubyte` and the other three
+unpacked IDX files (`<data_dir>/FashionMNIST/raw/...` likewise). Decoding each image per item with
+`ToTensor`/`Normalize`, as the seed does, costs more than the seed's whole MLP step on a CPU; indexing one
+pre-normalized tensor (on the training device when it fits) is what makes a run as fast as a plain loop.
+"""
+
+import os
+import socket
+from pathlib import Path
+
+import pytorch_lightning as pl
+import torch
+from torch.utils.data import BatchSampler, DataLoader, RandomSampler, SequentialSampler, TensorDataset
+from torchvision import datasets
+
+from gan.errors import ConfigError, DataError
+
+DATASETS = {"mnist": datasets.MNIST, "fashion_mnist": datasets.FashionMNIST}
+SHAPE = {"channels": 1, "image_size": 28, "num_classes": 10}  # both datasets: 10 classes of 1 x 28 x 28
+DOWNLOAD_TIMEOUT_S = 30  # torchvision's downloader sets no timeout; offline it must fail, not hang
+
+
+def raw_files(dataset: str) -> list[str]:
+    """The four unpacked IDX file names torchvision expects in `<root>/<Class>/raw`."""
+    return [os.path.splitext(os.path.basename(url))[0] for url, _ in _dataset_class(dataset).resources]
+
+
+def raw_folder(root: str | Path, dataset: str) -> Path:
+    return Path(root) / _dataset_class(dataset).__name__ / "raw"
+
+
+def load_split(root: str | Path, dataset: str = "mnist", train: bool = True, download: bool = False):
+    """Decode one split via torchvision: images (N, 1, 28, 28) float32 in [-1, 1], labels (N,) int64.
+
+    The same numbers as the seed's `ToTensor()` then `Normalize((0.5,), (0.5,))`, for all items at once.
+    """
+    cls = _dataset_class(dataset)
+    folder = raw_folder(root, dataset)
+    if download:
+        _download(dataset, root)
+    missing = [name for name in raw_files(dataset) if not (folder / name).is_file()]
+    if missing:
+        raise DataError(_missing_message(dataset, folder, missing))
+    try:
+        split = cls(str(root), train=train, download=False)
+    except (AssertionError, ValueError, TypeError, RuntimeError, OSError) as error:
+        raise DataError(
+            f"could not read {dataset} from {folder} ({type(error).__name__}: {error}). The IDX files there look "
+            f"damaged or are not unpacked; replace them with fresh copies of {', '.join(raw_files(dataset))}."
+        ) from error
+    images = split.data.unsqueeze(1).to(torch.float32).div_(127.5).sub_(1.0)  # uint8 (N, 28, 28) -> (N, 1, 28, 28)
+    return images, split.targets.to(torch.int64)
+
+
+class MNISTDataModule(pl.LightningDataModule):
+    """(images, labels) batches of MNIST or FashionMNIST; the test split serves validation and testing.
+
+    `on_device=True` moves the decoded tensors to the training device in `setup` when they fit (about
+    190 MB for the training split), so a batch is one index into device memory and no copy per step.
+    """
+
+    def __init__(
+        self,
+        data_dir: str | Path,
+        dataset: str = "mnist",
+        batch_size: int = 100,
+        download: bool = False,
+        on_device: bool = True,
+        shuffle: bool = True,
+        drop_last: bool = False,
+        eval_batch_size: int = 1000,
+        channels: int = 1,
+        image_size: int = 28,
+        num_classes: int = 10,
+    ) -> None:
+        """`channels`, `image_size` and `num_classes` are stated in the data config for model configs to
+        interpolate; they are checked here against what the dataset really is."""
+        super().__init__()
+        _dataset_class(dataset)
+        for key, value in {"data.batch_size": batch_size, "data.eval_batch_size": eval_batch_size}.items():
+            if int(value) < 1:
+                raise ConfigError(f"{key}={value}: must be a positive integer, e.g. 100.")
+        for key, value in {"channels": channels, "image_size": image_size, "num_classes": num_classes}.items():
+            if int(value) != SHAPE[key]:
+                raise ConfigError(f"data.{key}={value}, but {dataset} has {key} {SHAPE[key]}; leave it at {SHAPE[key]}.")
+        self.save_hyperparameters()
+        self.data_dir, self.dataset = Path(data_dir), dataset
+        self.channels, self.image_size, self.num_classes = SHAPE["channels"], SHAPE["image_size"], SHAPE["num_classes"]
+        self.sample_shape = (self.channels, self.image_size, self.image_size)
+        self.train_images = self.train_labels = self.test_images = self.test_labels = None
+
+    def setup(self, stage: str | None = None) -> None:
+        if self.train_images is None:
+            download = self.hparams.download  # torchvision skips files already there
+            self.train_images, self.train_labels = load_split(self.data_dir, self.dataset, True, download)
+            self.test_images, self.test_labels = load_split(self.data_dir, self.dataset, train=False)
+        device = self.trainer.strategy.root_device if self.trainer is not None else torch.device("cpu")
+        if self.hparams.on_device and _fits(device, self.train_images, self.test_images):
+            for name in ("train_images", "train_labels", "test_images", "test_labels"):
+                setattr(self, name, getattr(self, name).to(device))
+
+    def train_dataloader(self) -> DataLoader:
+        return self._loader(self.train_images, self.train_labels, self.hparams.batch_size, self.hparams.shuffle)
+
+    def val_dataloader(self) -> DataLoader:
+        return self._loader(self.test_images, self.test_labels, self.hparams.eval_batch_size, shuffle=False)
+
+    def test_dataloader(self) -> DataLoader:
+        return self.val_dataloader()
+
+    def _loader(self, images: torch.Tensor, labels: torch.Tensor, batch_size: int, shuffle: bool) -> DataLoader:
+        if images is None:
+            raise RuntimeError("call setup() before asking for a dataloader")
+        dataset = TensorDataset(images, labels)
+        order = RandomSampler(dataset) if shuffle else SequentialSampler(dataset)
+        drop_last = self.hparams.drop_last and shuffle
+        # The sampler yields whole index lists and batch_size=None turns off collation, so each batch is
+        # one `images[indices]` gather: (batch_size, 1, 28, 28) straight from the decoded tensor.
+        return DataLoader(dataset, batch_size=None, sampler=BatchSampler(order, batch_size, drop_last))
+
+
+def _dataset_class(dataset: str):
+    if dataset not in DATASETS:
+        raise ConfigError(f"data.dataset={dataset!r} is not one of: {', '.join(DATASETS)}.")
+    return DATASETS[dataset]
+
+
+def _fits(device: torch.device, *tensors: torch.Tensor) -> bool:
+    if device.type != "cuda":
+        return True  # CPU (or MPS, unified memory): already where the step reads it
+    free, _ = torch.cuda.mem_get_info(device)
+    return sum(t.numel() * t.element_size() for t in tensors) < 0.25 * free  # leave most memory to training
+
+
+def _missing_message(dataset: str, folder: Path, missing: list[str]) -> str:
+    gzipped = [name for name in missing if (folder / f"{name}.gz").is_file()]
+    hint = f" Found {', '.join(n + '.gz' for n in gzipped)}: unpack them with `gunzip`." if gzipped else ""
+    root = folder.parent.parent
+    return (
+        f"{dataset} files missing: {', '.join(missing)} (looked in {folder}).{hint} Copy the four unpacked IDX files "
+        f"({', '.join(raw_files(dataset))}) into {folder}, e.g. `mkdir -p {folder} && cp /path/to/{folder.parent.name}"
+        f"/raw/* {folder}/`; or point paths.data_dir (env GAN_DATA_DIR) at the folder holding {folder.parent.name}/raw "
+        f"(now {root}); or, with internet access, add data.download=true to fetch them with torchvision."
+    )
+
+
+def _download(dataset: str, root: str | Path) -> None:
+    cls, folder = _dataset_class(dataset), raw_folder(root, dataset)
+    previous = socket.getdefaulttimeout()
+    socket.setdefaulttimeout(DOWNLOAD_TIMEOUT_S)
+    try:
+        cls(str(root), train=True, download=True)
+    except Exception as error:  # torchvision raises RuntimeError/URLError/OSError depending on where it failed
+        raise DataError(
+            f"data.download=true could not fetch {cls.__name__} into {folder}: {str(error).strip().splitlines()[0]} "
+            f"Without internet, copy the unpacked IDX files ({', '.join(raw_files(dataset))}) into {folder} "
+            "and run with data.download=false."
+        ) from error
+    finally:
+        socket.setdefaulttimeout(previous)
+

@@ -1,0 +1,170 @@
+"""Seed 004's vanilla GAN on MNIST: networks, the decoded-tensor datamodule, data errors, real runs."""
+
+import json
+import math
+import struct
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from torchvision import datasets, transforms
+
+from gan.data.mnist import MNISTDataModule, load_split, raw_files
+from gan.errors import ConfigError, DataError
+from gan.networks.mlp import MLPDiscriminator, MLPGenerator
+from gan.run import train
+from tests.conftest import SHARED_DATA
+
+
+def write_idx(path: Path, array: np.ndarray) -> None:
+    """An unpacked IDX file as LeCun's MNIST pages define it: magic 0x08 (ubyte) + ndim, big-endian dims, bytes."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    header = struct.pack(">I", 0x0800 + array.ndim) + struct.pack(f">{array.ndim}I", *array.shape)
+    path.write_bytes(header + array.astype(np.uint8).tobytes())
+
+
+@pytest.fixture
+def fashion_dir(tmp_path) -> Path:
+    """A tiny FashionMNIST in torchvision's raw layout: 30 training and 20 test images."""
+    rng = np.random.default_rng(0)
+    raw = tmp_path / "data" / "FashionMNIST" / "raw"
+    for split, n in (("train", 30), ("t10k", 20)):
+        write_idx(raw / f"{split}-images-idx3-ubyte", rng.integers(0, 256, (n, 28, 28)))
+        write_idx(raw / f"{split}-labels-idx1-ubyte", rng.integers(0, 10, n))
+    return tmp_path / "data"
+
+
+def linear_widths(net: torch.nn.Module) -> list[int]:
+    layers = [m for m in net.modules() if isinstance(m, torch.nn.Linear)]
+    return [layers[0].in_features] + [m.out_features for m in layers]
+
+
+def test_networks_are_the_seeds():
+    d = MLPDiscriminator(channels=1, image_size=28)
+    g = MLPGenerator(latent_dim=100, channels=1, image_size=28)
+    assert linear_widths(d) == [784, 1024, 512, 256, 1]
+    assert linear_widths(g) == [100, 256, 512, 1024, 784]
+    assert sum(isinstance(m, torch.nn.Dropout) and m.p == 0.3 for m in d.modules()) == 3
+    assert all(m.negative_slope == 0.2 for m in [*d.modules(), *g.modules()] if isinstance(m, torch.nn.LeakyReLU))
+    assert not any(isinstance(m, torch.nn.Sigmoid) for m in d.modules())  # logits out; sigmoid is in the loss
+    images = g(torch.randn(5, 100))
+    assert images.shape == (5, 1, 28, 28) and images.abs().max() < 1
+    assert d(images).shape == (5,)
+
+
+def test_load_split_matches_the_seed_transform():
+    images, labels = load_split(SHARED_DATA, "mnist", train=False)
+    assert images.shape == (10_000, 1, 28, 28) and images.dtype == torch.float32 and labels.dtype == torch.int64
+    seed = datasets.MNIST(
+        SHARED_DATA, train=False, transform=transforms.Compose([transforms.ToTensor(), transforms.Normalize((0.5,), (0.5,))])
+    )
+    for i in (0, 1, 9_999):
+        image, label = seed[i]
+        torch.testing.assert_close(images[i], image, rtol=0, atol=1e-6)
+        assert labels[i] == label
+    assert images.min() == -1 and images.max() == 1
+
+
+def test_datamodule_serves_batches_and_the_test_split():
+    dm = MNISTDataModule(SHARED_DATA)
+    assert (dm.channels, dm.image_size, dm.num_classes, dm.sample_shape) == (1, 28, 10, (1, 28, 28))
+    dm.setup("fit")
+    assert dm.train_images.shape == (60_000, 1, 28, 28) and dm.test_labels.shape == (10_000,)
+    loader = dm.train_dataloader()
+    assert len(loader) == 600  # the seed's "Batch Num: [b/600]"
+    images, labels = next(iter(loader))
+    assert images.shape == (100, 1, 28, 28) and labels.shape == (100,)
+    # Each batch is a gather from the decoded tensor: find the served images there by their labels' rows.
+    first = torch.nonzero((dm.train_images == images[0]).flatten(1).all(1)).flatten()
+    assert len(first) >= 1 and dm.train_labels[first[0]] == labels[0]
+    assert sum(len(batch[0]) for batch in dm.val_dataloader()) == 10_000
+    assert len(dm.test_dataloader()) == 10
+
+
+def test_missing_folder_names_folder_files_and_remedy(tmp_path):
+    with pytest.raises(DataError) as caught:
+        MNISTDataModule(tmp_path).setup()
+    message = str(caught.value)
+    assert str(tmp_path / "MNIST" / "raw") in message
+    for needed in ("train-images-idx3-ubyte", "t10k-labels-idx1-ubyte", "paths.data_dir", "data.download=true"):
+        assert needed in message
+
+
+def test_gzipped_files_get_a_gunzip_hint(tmp_path):
+    raw = tmp_path / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    (raw / "train-images-idx3-ubyte.gz").write_bytes(b"")
+    with pytest.raises(DataError, match="gunzip"):
+        load_split(tmp_path, "mnist")
+
+
+def test_failed_download_says_what_to_do_offline(tmp_path, monkeypatch):
+    def no_internet(self):
+        raise RuntimeError("Error downloading train-images-idx3-ubyte.gz:\nTried https://..., got: <urlopen error>")
+
+    monkeypatch.setattr(datasets.MNIST, "download", no_internet)
+    with pytest.raises(DataError) as caught:
+        load_split(tmp_path, "mnist", download=True)
+    assert "data.download=true could not fetch" in str(caught.value) and "copy" in str(caught.value).lower()
+
+
+def test_bad_options_are_config_errors(tmp_path):
+    with pytest.raises(ConfigError, match="fashion_mnist"):
+        MNISTDataModule(tmp_path, dataset="cifar10")
+    with pytest.raises(ConfigError, match="image_size"):
+        MNISTDataModule(tmp_path, image_size=32)
+    with pytest.raises(ConfigError, match="hidden_sizes"):
+        MLPGenerator(latent_dim=100, channels=1, image_size=28, hidden_sizes=[])
+
+
+def test_fashion_mnist_layout_is_read(fashion_dir):
+    assert raw_files("fashion_mnist") == raw_files("mnist")  # same names, different folder
+    images, labels = load_split(fashion_dir, "fashion_mnist", train=True)
+    assert images.shape == (30, 1, 28, 28) and labels.shape == (30,)
+    assert -1 <= images.min() and images.max() <= 1
+
+
+def _finite(metrics: dict) -> bool:
+    return all(math.isfinite(metrics[f"train/{k}"]) for k in ("d_loss", "g_loss", "d_real", "d_fake"))
+
+
+def test_fast_dev_run_on_mnist(make_cfg, tmp_path):
+    metrics = train(make_cfg("model=vanilla", "data=mnist", "trainer.fast_dev_run=true"))
+    assert _finite(metrics)
+    assert json.loads((tmp_path / "run" / "metrics.json").read_text())["training_steps"] == 1
+
+
+def test_fast_dev_run_on_fashion_mnist_files(make_cfg, fashion_dir):
+    cfg = make_cfg("model=vanilla", "data=fashion_mnist", "data.batch_size=10", "trainer.fast_dev_run=true",
+                   data_dir=fashion_dir)
+    assert _finite(train(cfg))
+
+
+def test_seed_experiment_prints_the_seed_status(make_cfg, capsys):
+    cfg = make_cfg("experiment=mnist_seed", "logger=none", "trainer.fast_dev_run=true")
+    assert cfg.trainer.max_epochs == 200 and cfg.data.batch_size == 100 and cfg.model.num_fixed == 16
+    train(cfg)
+    out = capsys.readouterr().out
+    assert "Epoch: [0/1], Batch Num: [0/1]" in out  # fast_dev_run: one epoch of one batch
+    assert "Discriminator Loss: " in out and "D(x): " in out and "D(G(z)): " in out
+
+
+@pytest.mark.slow
+def test_short_training_logs_status_and_grids(make_cfg, tmp_path, capsys):
+    """200 real steps of the seed recipe on MNIST (two epochs of 100 batches), grids every 50 steps."""
+    cfg = make_cfg("experiment=mnist_seed", "trainer.max_epochs=2", "+trainer.limit_train_batches=100",
+                   "callbacks.sample_grid.every_n_steps=50", "callbacks.status_line.every_n_batches=50")
+    metrics = train(cfg)
+    assert _finite(metrics) and metrics["training_steps"] == 200
+    assert 0 < metrics["train/d_real"] < 1 and 0 < metrics["train/d_fake"] < 1
+    run = tmp_path / "run"
+    assert [p.name for p in sorted((run / "samples").glob("*.png"))] == [
+        f"generated-images-{step:04d}.png" for step in (50, 100, 150, 200)
+    ]
+    assert list(run.glob("events.out.tfevents.*")), "no TensorBoard events"
+    assert (run / "checkpoints" / "last.ckpt").is_file()
+    saved = json.loads((run / "metrics.json").read_text())
+    assert saved["training_steps"] == 200 and _finite(saved)
+    out = capsys.readouterr().out
+    assert "Epoch: [1/2], Batch Num: [50/100]" in out
