@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytorch_lightning as pl
 import torch
-from PIL import Image, ImageFile
+from PIL import Image
 from torch.utils.data import BatchSampler, DataLoader, Dataset, RandomSampler
 from torchvision.transforms import functional as TF
 
@@ -22,7 +22,6 @@ from gan.errors import ConfigError, DataError
 
 log = logging.getLogger(__name__)
 EXTENSIONS = {".png", ".jpg", ".jpeg", ".bmp", ".webp", ".gif"}  # a GIF gives its first frame
-ImageFile.LOAD_TRUNCATED_IMAGES = False  # a cut-off file is corrupt, not half grey
 
 
 def find_images(root: Path) -> list[Path]:
@@ -30,7 +29,7 @@ def find_images(root: Path) -> list[Path]:
     return sorted(
         p
         for p in root.rglob("*")
-        if p.suffix.lower() in EXTENSIONS and not any(part.startswith(".") for part in p.relative_to(root).parts)
+        if p.suffix.lower() in EXTENSIONS and p.is_file() and not any(part.startswith(".") for part in p.relative_to(root).parts)
     )
 
 
@@ -54,7 +53,7 @@ def to_model_range(images: torch.Tensor) -> torch.Tensor:
 
 
 class _CachedImages(Dataset):
-    """Decoded images in memory; indexed with a whole batch of indices at once (no per-item collate)."""
+    """Decoded images in memory; an index gives (C, S, S), a list of indices a whole (B, C, S, S) batch."""
 
     def __init__(self, images: torch.Tensor) -> None:
         self.images = images  # (N, C, S, S) uint8
@@ -62,7 +61,7 @@ class _CachedImages(Dataset):
     def __len__(self) -> int:
         return len(self.images)
 
-    def __getitem__(self, indices: list[int]) -> torch.Tensor:
+    def __getitem__(self, indices: int | list[int]) -> torch.Tensor:
         return to_model_range(self.images[indices])
 
 
@@ -155,7 +154,8 @@ class ImageFolderDataModule(pl.LightningDataModule):
     def train_dataloader(self) -> DataLoader:
         self.setup()
         drop_last = len(self.dataset) >= self.batch_size  # full batches, unless the folder has fewer images
-        if isinstance(self.dataset, _CachedImages):
+        distributed = self.trainer is not None and self.trainer.world_size > 1  # Lightning then shards the sampler
+        if isinstance(self.dataset, _CachedImages) and not distributed:
             # batch_size=None with a batch sampler: each item is one whole batch gathered by index.
             sampler = BatchSampler(RandomSampler(self.dataset), self.batch_size, drop_last=drop_last)
             return DataLoader(self.dataset, sampler=sampler, batch_size=None)
@@ -164,6 +164,6 @@ class ImageFolderDataModule(pl.LightningDataModule):
             batch_size=self.batch_size,
             shuffle=True,
             drop_last=drop_last,
-            num_workers=self.num_workers,
-            persistent_workers=self.num_workers > 0,
+            num_workers=0 if isinstance(self.dataset, _CachedImages) else self.num_workers,
+            persistent_workers=self.num_workers > 0 and isinstance(self.dataset, _ImageFiles),
         )
