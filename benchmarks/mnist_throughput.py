@@ -10,7 +10,8 @@
      checkpoints, sample grids and progress bar on, as a user runs it).
 Each way runs in its own process, the ways interleaved over rounds with the best kept (robust to other work on
 a shared machine); images/s counts the timed steps only (warm-up, start-up and data decoding
-excluded; start-up shows in the wall column). Peak memory is the process's peak resident set size
+excluded; start-up shows in the wall column, the whole process). Images per CPU-second divides by the process's
+own CPU time (all threads), a figure that other jobs on a shared machine disturb much less. Peak memory is the process's peak resident set size
 (`getrusage(RUSAGE_SELF).ru_maxrss`), which includes Python, torch and the decoded data.
 """
 
@@ -57,6 +58,16 @@ def seed_generator() -> nn.Module:  # seed 004's GeneratorNet
     )
 
 
+def _clocks() -> tuple[float, float]:
+    """(wall, CPU) seconds; CPU time is this process's, all threads, so other jobs on the machine do not count."""
+    return time.perf_counter(), time.process_time()
+
+
+def _since(start: tuple[float, float]) -> tuple[float, float]:
+    wall, cpu = _clocks()
+    return wall - start[0], cpu - start[1]
+
+
 def seed_batches(data_dir: str):
     from torchvision import datasets, transforms
 
@@ -84,7 +95,7 @@ def seed_loop(batches, steps: int, warmup: int) -> float:
     loss = nn.BCELoss()
     for step in range(warmup + steps):
         if step == warmup:
-            start = time.perf_counter()
+            start = _clocks()
         real_batch = next(batches)
         n = real_batch.size(0)
         real_data = real_batch.view(n, 784)
@@ -99,7 +110,7 @@ def seed_loop(batches, steps: int, warmup: int) -> float:
         g_optimizer.zero_grad()
         loss(discriminator(fake_data), torch.ones(n, 1)).backward()
         g_optimizer.step()
-    return time.perf_counter() - start
+    return _since(start)
 
 
 def shared_arithmetic_loop(batches, steps: int, warmup: int) -> float:
@@ -111,7 +122,7 @@ def shared_arithmetic_loop(batches, steps: int, warmup: int) -> float:
     g_optimizer = torch.optim.Adam(generator.parameters(), lr=0.0002)
     for step in range(warmup + steps):
         if step == warmup:
-            start = time.perf_counter()
+            start = _clocks()
         real = next(batches).flatten(1)
         fake = generator(torch.randn(len(real), 100))
         d_loss = d_loss_bce(discriminator(real), discriminator(fake.detach()))
@@ -126,7 +137,7 @@ def shared_arithmetic_loop(batches, steps: int, warmup: int) -> float:
         g_optimizer.step()
         for p in discriminator.parameters():
             p.requires_grad_(True)
-    return time.perf_counter() - start
+    return _since(start)
 
 
 class StepTimer:
@@ -140,10 +151,10 @@ class StepTimer:
         class _Timer(pl.Callback):
             def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
                 if pl_module.training_steps_done == warmup:
-                    cls.times["start"] = time.perf_counter()
+                    cls.times["start"] = _clocks()
 
             def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
-                cls.times["end"] = time.perf_counter()
+                cls.times["end"] = _clocks()
 
         return _Timer()
 
@@ -162,27 +173,30 @@ def gan_run(data_dir: str, steps: int, warmup: int) -> float:
             cfg.trainer.enable_progress_bar = True  # compose_config turns it off for tests; users have it
             cfg.callbacks.step_timer = {"_target_": "__main__.StepTimer", "warmup": warmup}
         train(cfg)
-    return StepTimer.times["end"] - StepTimer.times["start"]
+    (wall0, cpu0), (wall1, cpu1) = StepTimer.times["start"], StepTimer.times["end"]
+    return wall1 - wall0, cpu1 - cpu0
 
 
-def run_one(way: str, data_dir: str, steps: int, warmup: int) -> dict:
+def run_one(way: str, data_dir: str, steps: int, warmup: int, threads: int | None) -> dict:
+    if threads:
+        torch.set_num_threads(threads)
     torch.manual_seed(0)
     if way == "a":
-        seconds = seed_loop(seed_batches(data_dir), steps, warmup)
+        wall, cpu = seed_loop(seed_batches(data_dir), steps, warmup)
     elif way == "b":
-        seconds = seed_loop(tensor_batches(data_dir), steps, warmup)
+        wall, cpu = seed_loop(tensor_batches(data_dir), steps, warmup)
     elif way == "b'":
-        seconds = shared_arithmetic_loop(tensor_batches(data_dir), steps, warmup)
+        wall, cpu = shared_arithmetic_loop(tensor_batches(data_dir), steps, warmup)
     else:
-        seconds = gan_run(data_dir, steps, warmup)
+        wall, cpu = gan_run(data_dir, steps, warmup)
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
-    return {"images_per_s": steps * BATCH / seconds, "peak_rss_mib": peak_mib}
+    return {"images_per_s": steps * BATCH / wall, "images_per_cpu_s": steps * BATCH / cpu, "peak_rss_mib": peak_mib}
 
 
 def run_way(way: str, args) -> dict:
     start = time.perf_counter()
     command = [sys.executable, __file__, "--way", way, "--steps", str(args.steps), "--warmup", str(args.warmup),
-               "--data-dir", args.data_dir]
+               "--data-dir", args.data_dir, "--threads", str(args.threads or 0)]
     done = subprocess.run(command, capture_output=True, text=True, cwd=REPO)
     lines = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
     if done.returncode or not lines:
@@ -197,14 +211,15 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="the ways run interleaved this many times; best kept")
     parser.add_argument("--data-dir", default=os.environ.get("GAN_DATA_DIR", str(REPO.parent / "shared" / "data")))
     parser.add_argument("--ways", default="a,b,b',c")
+    parser.add_argument("--threads", type=int, default=0, help="torch threads per way (0: torch's default)")
     parser.add_argument("--way", help=argparse.SUPPRESS)  # internal: run one way in this process
     args = parser.parse_args()
     if args.way:
-        print("RESULT " + json.dumps(run_one(args.way, args.data_dir, args.steps, args.warmup)), flush=True)
+        print("RESULT " + json.dumps(run_one(args.way, args.data_dir, args.steps, args.warmup, args.threads)), flush=True)
         return
 
     ways = args.ways.split(",")
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {os.cpu_count()} CPUs; "
+    print(f"torch {torch.__version__}, {args.threads or torch.get_num_threads()} threads, {os.cpu_count()} CPUs; "
           f"{args.steps} timed steps of {BATCH} after {args.warmup} warm-up, {args.rounds} interleaved rounds")
     runs: dict[str, list[dict]] = {way: [] for way in ways}
     for round_ in range(args.rounds):  # interleaved, so a busy spell on a shared machine hits every way alike
@@ -212,17 +227,20 @@ def main() -> None:
             runs[way].append(run_way(way, args))
             r = runs[way][-1]
             print(f"  round {round_ + 1} {way:<3} {r['images_per_s']:7.0f} images/s  "
-                  f"(load average {os.getloadavg()[0]:.2f})", flush=True)
+                  f"{r['images_per_cpu_s']:7.0f} images/CPU-s  (load average {os.getloadavg()[0]:.2f})", flush=True)
     best = {way: max(rs, key=lambda r: r["images_per_s"]) for way, rs in runs.items()}
-    print(f"\n| way | images/s (best of {args.rounds}) | all rounds | peak RSS MiB | wall s (incl. start-up) |")
-    print("| --- | ---: | --- | ---: | ---: |")
+    cpu_best = {way: max(r["images_per_cpu_s"] for r in rs) for way, rs in runs.items()}
+    print(f"\n| way | images/s (best of {args.rounds}) | all rounds | images per CPU-s | peak RSS MiB | wall s |")
+    print("| --- | ---: | --- | ---: | ---: | ---: |")
     for way in ways:
         every = ", ".join(f"{r['images_per_s']:.0f}" for r in runs[way])
         b = best[way]
-        print(f"| {WAYS[way]} | {b['images_per_s']:.0f} | {every} | {b['peak_rss_mib']:.0f} | {b['wall_s']:.1f} |")
+        print(f"| {WAYS[way]} | {b['images_per_s']:.0f} | {every} | {cpu_best[way]:.0f} | {b['peak_rss_mib']:.0f} "
+              f"| {b['wall_s']:.1f} |")
     for x, y in (("c", "b"), ("c", "b'"), ("c", "a"), ("b", "a")):
         if x in best and y in best:
-            print(f"({x}) / ({y}) = {best[x]['images_per_s'] / best[y]['images_per_s']:.2f}")
+            print(f"({x}) / ({y}): {best[x]['images_per_s'] / best[y]['images_per_s']:.2f} in images/s, "
+                  f"{cpu_best[x] / cpu_best[y]:.2f} in images per CPU-second")
 
 
 if __name__ == "__main__":
