@@ -1,24 +1,27 @@
 """Images/s of seed 004's MLP GAN on MNIST, trained the same number of steps four ways, side by side.
 
     python benchmarks/mnist_throughput.py                 # 200 timed steps (+20 warm-up) each way, 3 rounds
-    python benchmarks/mnist_throughput.py --steps 100 --rounds 1 --data-dir ../shared/data
+    python benchmarks/mnist_throughput.py --steps 100 --rounds 1 --threads 1 --data-dir ../shared/data
 
 (a)  the seed's loop and its DataLoader (ToTensor + Normalize per item, shuffle, batch 100), sigmoid + BCELoss;
 (b)  the same loop, batches indexed from a tensor decoded once (`gan.data.mnist.load_split`);
-(b') a plain loop doing exactly the shared step's arithmetic (logits, one fake batch for D and G), tensor-fed;
+(b') a plain loop doing exactly the shared step's arithmetic (logits, one fake batch for D and G), tensor-fed,
+     so (c) / (b') is what Lightning, Hydra and our callbacks cost;
 (c)  our path: `gan.run.train(cfg)` with `model=vanilla data=mnist trainer.max_steps=...` (TensorBoard logger,
-     checkpoints, sample grids and progress bar on, as a user runs it).
-Each way runs in its own process, the ways interleaved over rounds with the best kept (robust to other work on
-a shared machine); images/s counts the timed steps only (warm-up, start-up and data decoding
-excluded; start-up shows in the wall column, the whole process). Images per CPU-second divides by the process's
-own CPU time (all threads), a figure that other jobs on a shared machine disturb much less. Peak memory is the process's peak resident set size
-(`getrusage(RUSAGE_SELF).ru_maxrss`), which includes Python, torch and the decoded data.
+     checkpoints, sample grids and progress bar on, as a user runs it; no FID classifier, so no evaluation).
+Each way runs in its own process; the ways run interleaved over rounds, so a busy spell on a shared machine
+hits every way alike. A step is timed from the end of the step before (batch fetching counts) and the warm-up
+steps are dropped. images/s = batch / median step time (robust to other jobs' spikes); "total" divides all
+timed images by all timed seconds; per CPU-s divides by this process's own CPU time (all threads). Start-up
+and data decoding are outside the timed steps (the wall column is the whole process). Peak memory is the
+process's peak resident set size (`getrusage(RUSAGE_SELF).ru_maxrss`): Python, torch and the data together.
 """
 
 import argparse
 import json
 import os
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -29,6 +32,7 @@ import torch
 from torch import nn
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
 BATCH = 100
 WAYS = {
     "a": "(a) seed loop, per-item ToTensor DataLoader",
@@ -36,6 +40,11 @@ WAYS = {
     "b'": "(b') shared-step arithmetic, plain loop, tensor",
     "c": "(c) gan.run train(cfg), model=vanilla data=mnist",
 }
+TICKS: list[tuple[float, float]] = []  # (wall, CPU) seconds at the end of each step
+
+
+def tick() -> None:
+    TICKS.append((time.perf_counter(), time.process_time()))
 
 
 class SeedDiscriminator(nn.Module):  # seed 004's DiscriminatorNet, sigmoid output included
@@ -58,16 +67,6 @@ def seed_generator() -> nn.Module:  # seed 004's GeneratorNet
     )
 
 
-def _clocks() -> tuple[float, float]:
-    """(wall, CPU) seconds; CPU time is this process's, all threads, so other jobs on the machine do not count."""
-    return time.perf_counter(), time.process_time()
-
-
-def _since(start: tuple[float, float]) -> tuple[float, float]:
-    wall, cpu = _clocks()
-    return wall - start[0], cpu - start[1]
-
-
 def seed_batches(data_dir: str):
     from torchvision import datasets, transforms
 
@@ -87,116 +86,107 @@ def tensor_batches(data_dir: str):
             yield images[idx]
 
 
-def seed_loop(batches, steps: int, warmup: int) -> float:
-    """Seed 004's training loop; returns seconds for the steps after the warm-up."""
+def seed_loop(batches, total_steps: int) -> None:
+    """Seed 004's training loop (train_discriminator, then train_generator on fresh fakes)."""
     discriminator, generator = SeedDiscriminator(), seed_generator()
     d_optimizer = torch.optim.Adam(discriminator.parameters(), lr=0.0002)
     g_optimizer = torch.optim.Adam(generator.parameters(), lr=0.0002)
     loss = nn.BCELoss()
-    for step in range(warmup + steps):
-        if step == warmup:
-            start = _clocks()
+    tick()
+    for _ in range(total_steps):
         real_batch = next(batches)
         n = real_batch.size(0)
         real_data = real_batch.view(n, 784)
         fake_data = generator(torch.randn(n, 100)).detach()
         d_optimizer.zero_grad()
-        prediction_real = discriminator(real_data)
-        loss(prediction_real, torch.ones(n, 1)).backward()
-        prediction_fake = discriminator(fake_data)
-        loss(prediction_fake, torch.zeros(n, 1)).backward()
+        loss(discriminator(real_data), torch.ones(n, 1)).backward()
+        loss(discriminator(fake_data), torch.zeros(n, 1)).backward()
         d_optimizer.step()
         fake_data = generator(torch.randn(n, 100))
         g_optimizer.zero_grad()
         loss(discriminator(fake_data), torch.ones(n, 1)).backward()
         g_optimizer.step()
-    return _since(start)
+        tick()
 
 
-def shared_arithmetic_loop(batches, steps: int, warmup: int) -> float:
+def shared_arithmetic_loop(batches, total_steps: int) -> None:
     """What `GAN.training_step` computes, without Lightning: one fake batch, logits, summed D loss."""
     from gan.losses import d_loss_bce, g_loss_nonsaturating
 
     discriminator, generator = SeedDiscriminator(logits=True), seed_generator()
     d_optimizer = torch.optim.Adam(discriminator.parameters(), lr=0.0002)
     g_optimizer = torch.optim.Adam(generator.parameters(), lr=0.0002)
-    for step in range(warmup + steps):
-        if step == warmup:
-            start = _clocks()
+    tick()
+    for _ in range(total_steps):
         real = next(batches).flatten(1)
         fake = generator(torch.randn(len(real), 100))
         d_loss = d_loss_bce(discriminator(real), discriminator(fake.detach()))
         d_optimizer.zero_grad(set_to_none=True)
         d_loss.backward()
         d_optimizer.step()
-        for p in discriminator.parameters():  # what toggling the optimizer does
-            p.requires_grad_(False)
+        discriminator.requires_grad_(False)  # what toggling the optimizer does
         g_loss = g_loss_nonsaturating(discriminator(fake))
         g_optimizer.zero_grad(set_to_none=True)
         g_loss.backward()
         g_optimizer.step()
-        for p in discriminator.parameters():
-            p.requires_grad_(True)
-    return _since(start)
+        discriminator.requires_grad_(True)
+        tick()
 
 
-class StepTimer:
-    """Added to (c)'s configured callbacks as `__main__.StepTimer`: times the steps after the warm-up."""
+def StepTimer():  # noqa: N802 - `_target_` of a callback added to (c)'s configured ones
+    import pytorch_lightning as pl
 
-    times: dict[str, float] = {}
+    class _StepTimer(pl.Callback):
+        def on_train_start(self, trainer, pl_module):
+            tick()
 
-    def __new__(cls, warmup: int):
-        import pytorch_lightning as pl
+        def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
+            tick()
 
-        class _Timer(pl.Callback):
-            def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
-                if pl_module.training_steps_done == warmup:
-                    cls.times["start"] = _clocks()
-
-            def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
-                cls.times["end"] = _clocks()
-
-        return _Timer()
+    return _StepTimer()
 
 
-def gan_run(data_dir: str, steps: int, warmup: int) -> float:
-    sys.path.insert(0, str(REPO / "tests"))
-    from conftest import compose_config  # the config `python -m gan.run <overrides>` builds
+def gan_run(data_dir: str, total_steps: int) -> None:
     from omegaconf import open_dict
 
     from gan.run import train
+    from tests.conftest import compose_config  # the config `python -m gan.run <overrides>` builds
 
     with tempfile.TemporaryDirectory() as out:
-        overrides = ["model=vanilla", "data=mnist", f"trainer.max_steps={warmup + steps}"]
+        # No end-of-run FID here (benchmarks/ has its own for quality): this measures training alone.
+        overrides = ["model=vanilla", "data=mnist", f"trainer.max_steps={total_steps}", "model.feature_extractor=null"]
         cfg = compose_config(overrides, Path(out), Path(data_dir))
         with open_dict(cfg):
             cfg.trainer.enable_progress_bar = True  # compose_config turns it off for tests; users have it
-            cfg.callbacks.step_timer = {"_target_": "__main__.StepTimer", "warmup": warmup}
+            cfg.callbacks.step_timer = {"_target_": "__main__.StepTimer"}
         train(cfg)
-    (wall0, cpu0), (wall1, cpu1) = StepTimer.times["start"], StepTimer.times["end"]
-    return wall1 - wall0, cpu1 - cpu0
 
 
-def run_one(way: str, data_dir: str, steps: int, warmup: int, threads: int | None) -> dict:
+def run_one(way: str, data_dir: str, steps: int, warmup: int, threads: int) -> dict:
     if threads:
         torch.set_num_threads(threads)
     torch.manual_seed(0)
-    if way == "a":
-        wall, cpu = seed_loop(seed_batches(data_dir), steps, warmup)
-    elif way == "b":
-        wall, cpu = seed_loop(tensor_batches(data_dir), steps, warmup)
-    elif way == "b'":
-        wall, cpu = shared_arithmetic_loop(tensor_batches(data_dir), steps, warmup)
+    if way == "c":
+        gan_run(data_dir, warmup + steps)
     else:
-        wall, cpu = gan_run(data_dir, steps, warmup)
-    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
-    return {"images_per_s": steps * BATCH / wall, "images_per_cpu_s": steps * BATCH / cpu, "peak_rss_mib": peak_mib}
+        batches = seed_batches(data_dir) if way == "a" else tensor_batches(data_dir)
+        (shared_arithmetic_loop if way == "b'" else seed_loop)(batches, warmup + steps)
+    timed = TICKS[warmup:]
+    assert len(timed) == steps + 1, f"{len(TICKS)} ticks for {warmup}+{steps} steps"
+    step_s = [b[0] - a[0] for a, b in zip(timed, timed[1:])]
+    wall, cpu = timed[-1][0] - timed[0][0], timed[-1][1] - timed[0][1]
+    return {
+        "images_per_s": BATCH / statistics.median(step_s),
+        "images_per_s_total": steps * BATCH / wall,
+        "images_per_cpu_s": steps * BATCH / cpu,
+        "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,  # Linux reports KiB
+    }
 
 
 def run_way(way: str, args) -> dict:
     start = time.perf_counter()
     command = [sys.executable, __file__, "--way", way, "--steps", str(args.steps), "--warmup", str(args.warmup),
-               "--data-dir", args.data_dir, "--threads", str(args.threads or 0)]
+               "--data-dir", args.data_dir, "--threads", str(args.threads)]
     done = subprocess.run(command, capture_output=True, text=True, cwd=REPO)
     lines = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
     if done.returncode or not lines:
@@ -208,39 +198,39 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=200, help="timed training steps per way and round")
     parser.add_argument("--warmup", type=int, default=20, help="untimed steps first")
-    parser.add_argument("--rounds", type=int, default=3, help="the ways run interleaved this many times; best kept")
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds; the median round is reported")
     parser.add_argument("--data-dir", default=os.environ.get("GAN_DATA_DIR", str(REPO.parent / "shared" / "data")))
     parser.add_argument("--ways", default="a,b,b',c")
     parser.add_argument("--threads", type=int, default=0, help="torch threads per way (0: torch's default)")
     parser.add_argument("--way", help=argparse.SUPPRESS)  # internal: run one way in this process
     args = parser.parse_args()
     if args.way:
-        print("RESULT " + json.dumps(run_one(args.way, args.data_dir, args.steps, args.warmup, args.threads)), flush=True)
+        print("RESULT " + json.dumps(run_one(args.way, args.data_dir, args.steps, args.warmup, args.threads)))
         return
 
     ways = args.ways.split(",")
     print(f"torch {torch.__version__}, {args.threads or torch.get_num_threads()} threads, {os.cpu_count()} CPUs; "
-          f"{args.steps} timed steps of {BATCH} after {args.warmup} warm-up, {args.rounds} interleaved rounds")
+          f"{args.steps} timed steps of {BATCH} after {args.warmup} warm-up, {args.rounds} rounds")
     runs: dict[str, list[dict]] = {way: [] for way in ways}
-    for round_ in range(args.rounds):  # interleaved, so a busy spell on a shared machine hits every way alike
+    for round_ in range(args.rounds):
         for way in ways:
-            runs[way].append(run_way(way, args))
-            r = runs[way][-1]
-            print(f"  round {round_ + 1} {way:<3} {r['images_per_s']:7.0f} images/s  "
-                  f"{r['images_per_cpu_s']:7.0f} images/CPU-s  (load average {os.getloadavg()[0]:.2f})", flush=True)
-    best = {way: max(rs, key=lambda r: r["images_per_s"]) for way, rs in runs.items()}
-    cpu_best = {way: max(r["images_per_cpu_s"] for r in rs) for way, rs in runs.items()}
-    print(f"\n| way | images/s (best of {args.rounds}) | all rounds | images per CPU-s | peak RSS MiB | wall s |")
-    print("| --- | ---: | --- | ---: | ---: | ---: |")
+            r = run_way(way, args)
+            runs[way].append(r)
+            print(f"  round {round_ + 1} {way:<3} {r['images_per_s']:6.0f} images/s, {r['images_per_s_total']:6.0f} "
+                  f"total, {r['images_per_cpu_s']:6.0f} per CPU-s (load average {os.getloadavg()[0]:.2f})", flush=True)
+    med = {way: {k: statistics.median(r[k] for r in rs) for k in rs[0]} for way, rs in runs.items()}
+    print(f"\n| way | images/s | images/s, total | images per CPU-s | peak RSS MiB | process wall s |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: |")
     for way in ways:
-        every = ", ".join(f"{r['images_per_s']:.0f}" for r in runs[way])
-        b = best[way]
-        print(f"| {WAYS[way]} | {b['images_per_s']:.0f} | {every} | {cpu_best[way]:.0f} | {b['peak_rss_mib']:.0f} "
-              f"| {b['wall_s']:.1f} |")
+        m = med[way]
+        print(f"| {WAYS[way]} | {m['images_per_s']:.0f} | {m['images_per_s_total']:.0f} | {m['images_per_cpu_s']:.0f} "
+              f"| {m['peak_rss_mib']:.0f} | {m['wall_s']:.1f} |")
+    print(f"(medians over {args.rounds} rounds)")
     for x, y in (("c", "b"), ("c", "b'"), ("c", "a"), ("b", "a")):
-        if x in best and y in best:
-            print(f"({x}) / ({y}): {best[x]['images_per_s'] / best[y]['images_per_s']:.2f} in images/s, "
-                  f"{cpu_best[x] / cpu_best[y]:.2f} in images per CPU-second")
+        if x in med and y in med:
+            ratio = {k: med[x][k] / med[y][k] for k in ("images_per_s", "images_per_s_total", "images_per_cpu_s")}
+            print(f"({x}) / ({y}) = {ratio['images_per_s']:.2f} (total {ratio['images_per_s_total']:.2f}, "
+                  f"per CPU-s {ratio['images_per_cpu_s']:.2f})")
 
 
 if __name__ == "__main__":

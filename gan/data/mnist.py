@@ -137,12 +137,12 @@ def _fits(device: torch.device, *tensors: torch.Tensor) -> bool:
 def _missing_message(dataset: str, folder: Path, missing: list[str]) -> str:
     gzipped = [name for name in missing if (folder / f"{name}.gz").is_file()]
     hint = f" Found {', '.join(n + '.gz' for n in gzipped)}: unpack them with `gunzip`." if gzipped else ""
-    root = folder.parent.parent
+    what = "all four" if len(missing) == len(raw_files(dataset)) else ", ".join(missing)
     return (
-        f"{dataset} files missing: {', '.join(missing)} (looked in {folder}).{hint} Copy the four unpacked IDX files "
-        f"({', '.join(raw_files(dataset))}) into {folder}, e.g. `mkdir -p {folder} && cp /path/to/{folder.parent.name}"
-        f"/raw/* {folder}/`; or point paths.data_dir (env GAN_DATA_DIR) at the folder holding {folder.parent.name}/raw "
-        f"(now {root}); or, with internet access, add data.download=true to fetch them with torchvision."
+        f"{dataset} files missing in {folder}: {what} of {', '.join(raw_files(dataset))} (unpacked IDX).{hint} "
+        f"Copy them there, e.g. `mkdir -p {folder} && cp /path/to/{folder.parent.name}/raw/*-ubyte {folder}/`; "
+        f"or point paths.data_dir (env GAN_DATA_DIR) at the folder that holds {folder.parent.name}/raw "
+        f"(now {folder.parent.parent}); or, with internet access, add data.download=true to fetch them with torchvision."
     )
 
 
