@@ -56,9 +56,8 @@ def test_networks_are_the_seeds():
 def test_load_split_matches_the_seed_transform():
     images, labels = load_split(SHARED_DATA, "mnist", train=False)
     assert images.shape == (10_000, 1, 28, 28) and images.dtype == torch.float32 and labels.dtype == torch.int64
-    seed = datasets.MNIST(
-        SHARED_DATA, train=False, transform=transforms.Compose([transforms.ToTensor(), transforms.Normalize((0.5,), (0.5,))])
-    )
+    seed_transform = transforms.Compose([transforms.ToTensor(), transforms.Normalize((0.5,), (0.5,))])
+    seed = datasets.MNIST(SHARED_DATA, train=False, transform=seed_transform)
     for i in (0, 1, 9_999):
         image, label = seed[i]
         torch.testing.assert_close(images[i], image, rtol=0, atol=1e-6)

@@ -84,7 +84,7 @@ class MNISTDataModule(pl.LightningDataModule):
                 raise ConfigError(f"{key}={value}: must be a positive integer, e.g. 100.")
         for key, value in {"channels": channels, "image_size": image_size, "num_classes": num_classes}.items():
             if int(value) != SHAPE[key]:
-                raise ConfigError(f"data.{key}={value}, but {dataset} has {key} {SHAPE[key]}; leave it at {SHAPE[key]}.")
+                raise ConfigError(f"data.{key}={value}, but {dataset} has {SHAPE[key]}; leave it at {SHAPE[key]}.")
         self.save_hyperparameters()
         self.data_dir, self.dataset = Path(data_dir), dataset
         self.channels, self.image_size, self.num_classes = SHAPE["channels"], SHAPE["image_size"], SHAPE["num_classes"]
@@ -114,8 +114,11 @@ class MNISTDataModule(pl.LightningDataModule):
         if images is None:
             raise RuntimeError("call setup() before asking for a dataloader")
         dataset = TensorDataset(images, labels)
+        drop_last = self.hparams.drop_last and shuffle  # evaluation always sees the whole held-out split
+        if self.trainer is not None and self.trainer.world_size > 1:
+            # DDP: Lightning swaps in a DistributedSampler to shard the data, which needs a per-item loader.
+            return DataLoader(dataset, batch_size=batch_size, shuffle=shuffle, drop_last=drop_last)
         order = RandomSampler(dataset) if shuffle else SequentialSampler(dataset)
-        drop_last = self.hparams.drop_last and shuffle
         # The sampler yields whole index lists and batch_size=None turns off collation, so each batch is
         # one `images[indices]` gather: (batch_size, 1, 28, 28) straight from the decoded tensor.
         return DataLoader(dataset, batch_size=None, sampler=BatchSampler(order, batch_size, drop_last))
@@ -142,7 +145,7 @@ def _missing_message(dataset: str, folder: Path, missing: list[str]) -> str:
         f"{dataset} files missing in {folder}: {what} of {', '.join(raw_files(dataset))} (unpacked IDX).{hint} "
         f"Copy them there, e.g. `mkdir -p {folder} && cp /path/to/{folder.parent.name}/raw/*-ubyte {folder}/`; "
         f"or point paths.data_dir (env GAN_DATA_DIR) at the folder that holds {folder.parent.name}/raw "
-        f"(now {folder.parent.parent}); or, with internet access, add data.download=true to fetch them with torchvision."
+        f"(now {folder.parent.parent}); or, with internet access, add data.download=true (torchvision's downloader)."
     )
 
 
