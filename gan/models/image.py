@@ -111,7 +111,7 @@ class ImageGAN(GAN):
                 metric.update(real, real=True)
 
     def on_validation_epoch_end(self) -> None:
-        if self._val_quality:
+        if self._val_quality and _real_count(self._val_quality) >= 2:  # FID needs two samples a side
             figures = self._score_generator(self._val_quality, _real_count(self._val_quality))
             self.log_dict({f"val/{key}": float(value) for key, value in figures.items()})
 
@@ -132,6 +132,8 @@ class ImageGAN(GAN):
                 for metric in metrics:
                     metric.update(real.to(self.device), real=True)
             n = _real_count(metrics)
+            if n < 2:
+                return {}  # an empty held-out split: nothing to compare with
             figures = self._score_generator(metrics, n, seed)
             for metric in metrics:
                 metric.reset_fake()
