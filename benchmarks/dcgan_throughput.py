@@ -1,7 +1,7 @@
 """DCGAN training throughput at 64 px, batch 32: our path vs seed 002's plain PyTorch loop, side by side.
 
     python benchmarks/dcgan_throughput.py                       # 3 alternating repeats of 6 timed steps each
-    python benchmarks/dcgan_throughput.py --steps 10 --repeats 1
+    python benchmarks/dcgan_throughput.py --threads 1 --steps 8    # steadier on a shared, oversubscribed machine
 
 Both train the same networks (the seed's DCGAN at 64 px: G 128-512-256-128-64-3, D 3-64-128-256-512-1)
 on the same random images, one D then one G update per batch, Adam 2e-4 (0.5, 0.999):
