@@ -69,6 +69,8 @@ class GAN(pl.LightningModule):
             if ema_decay
             else None
         )
+        if self.generator_ema is not None:
+            self.generator_ema.requires_grad_(False)  # moved by averaging, never by gradients; DDP then skips it
         # One noise batch kept for the whole run (and in checkpoints) so sample grids are comparable over time.
         self.register_buffer("fixed_noise", self.sample_noise(num_fixed, device="cpu"))
 
@@ -150,7 +152,7 @@ class GAN(pl.LightningModule):
                 raise NonFiniteLossError(
                     f"{name} became {value.item()} at training step {self.training_steps_done} "
                     f"(epoch {self.current_epoch}). The run stopped; the last good checkpoint is kept. "
-                    "Try lower learning rates (model.g_lr, model.d_lr) or trainer=cpu instead of fp16."
+                    "Try lower learning rates (model.g_lr, model.d_lr), or bf16 (trainer=gpu_bf16) instead of fp16."
                 )
 
     @property
@@ -170,6 +172,13 @@ class GAN(pl.LightningModule):
 
     # ---- exact resume -------------------------------------------------------------------------
     def on_save_checkpoint(self, checkpoint: dict) -> None:
+        # A finite loss can still leave inf/NaN weights after the step; never let them replace a good last.ckpt.
+        for name, tensor in self.state_dict().items():
+            if tensor.is_floating_point() and not torch.isfinite(tensor).all():
+                raise NonFiniteLossError(
+                    f"{name} became non-finite by training step {self.training_steps_done}; no checkpoint was "
+                    "written over the last good one. Try lower learning rates (model.g_lr, model.d_lr)."
+                )
         # Lightning restores weights, optimizers and counters; the noise streams need the RNG states too.
         checkpoint["rng_states"] = {
             "torch": torch.get_rng_state(),

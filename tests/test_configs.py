@@ -1,0 +1,134 @@
+"""Every option of every config group, and every experiment, composes and builds; CPU trainers run.
+
+Data options are built against an empty data folder: a DataModule may look at files only in setup().
+"""
+
+import importlib.util
+
+import hydra
+import pytest
+import pytorch_lightning as pl
+import torch
+from omegaconf import open_dict
+from pytorch_lightning.plugins.precision import MixedPrecision
+
+from gan.run import _instantiate_all, train
+from tests.conftest import config_options
+
+# A data set each model fits (shapes come from the data); models not listed are tried with image data.
+DATA_FOR_MODEL = {"gaussian": "gaussian", "vanilla": "mnist", "dcgan": "image_folder"}
+CPU_TRAINERS = ["cpu_bf16"]  # cpu runs in every other test; ddp_cpu runs here but takes ~45 s (README, "Scaling")
+TINY = ["data.sample_size=50", "model.eval_samples=500", "logger=none"]
+
+
+def installed(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except ModuleNotFoundError:  # its parent package (hydra_plugins) is missing
+        return False
+
+
+def build(cfg) -> dict:
+    """Instantiate what train() instantiates, without fitting; the trainer only where it can exist here."""
+    built = {
+        "data": hydra.utils.instantiate(cfg.data, _convert_="all"),
+        "model": hydra.utils.instantiate(cfg.model, _convert_="all"),
+        "callbacks": _instantiate_all(cfg.callbacks),
+        "logger": _instantiate_all(cfg.get("logger")),
+    }
+    if cfg.trainer.accelerator == "cpu":
+        built["trainer"] = hydra.utils.instantiate(cfg.trainer, callbacks=built["callbacks"], logger=False)
+    return built
+
+
+@pytest.mark.parametrize("model", config_options("model"))
+def test_every_model_builds(make_cfg, tmp_path, model):
+    built = build(make_cfg(f"model={model}", f"data={DATA_FOR_MODEL.get(model, 'mnist')}", data_dir=tmp_path))
+    assert built["model"].hparams.d_steps >= 1
+
+
+@pytest.mark.parametrize("data", config_options("data"))
+def test_every_data_option_builds_without_touching_files(make_cfg, tmp_path, data):
+    cfg = make_cfg(f"data={data}", data_dir=tmp_path / "empty")  # nothing there: setup() would complain
+    hydra.utils.instantiate(cfg.data, _convert_="all")
+    assert not (tmp_path / "empty").exists()
+
+
+@pytest.mark.parametrize("experiment", config_options("experiment"))
+def test_every_experiment_builds(make_cfg, tmp_path, experiment):
+    built = build(make_cfg(f"experiment={experiment}", data_dir=tmp_path))
+    assert "trainer" in built
+
+
+@pytest.mark.parametrize("group", ["logger", "callbacks", "paths"])
+def test_every_option_of_the_small_groups_builds(make_cfg, tmp_path, group):
+    for option in config_options(group):
+        build(make_cfg(f"{group}={option}", data_dir=tmp_path))
+
+
+@pytest.mark.parametrize("optimizer", config_options("optimizer"))
+def test_every_optimizer_option_builds(make_cfg, tmp_path, optimizer):
+    model = build(make_cfg(f"optimizer@model.d_optimizer={optimizer}", data_dir=tmp_path))["model"]
+    assert type(model.configure_optimizers()[0]).__name__.lower() == optimizer  # (d_opt, g_opt)
+
+
+@pytest.mark.parametrize("trainer", config_options("trainer"))
+def test_every_trainer_option_composes(make_cfg, trainer):
+    cfg = make_cfg(f"trainer={trainer}")
+    expected = {"cpu": "cpu", "cpu_bf16": "cpu", "ddp_cpu": "cpu"}.get(trainer, "gpu")
+    assert cfg.trainer.accelerator == expected
+    if "ddp" in trainer or trainer == "slurm":
+        assert "find_unused_parameters_true" in cfg.trainer.strategy  # see conf/trainer/ddp.yaml
+    if trainer == "slurm":
+        (environment,) = hydra.utils.instantiate(cfg.trainer.plugins)
+        assert environment.auto_requeue
+    if expected == "cpu":
+        build(cfg)
+
+
+@pytest.mark.parametrize("trainer", CPU_TRAINERS)
+def test_cpu_trainers_run(make_cfg, trainer):
+    metrics = train(make_cfg(f"trainer={trainer}", "trainer.fast_dev_run=true", *TINY))
+    assert torch.isfinite(torch.tensor([metrics["train/d_loss"], metrics["train/g_loss"]])).all()
+
+
+def test_fp16_loss_scaling_with_manual_optimization(make_cfg):
+    """gpu_fp16's plugin on CPU: manual_backward scales the loss, opt.step() unscales before SGD steps.
+
+    With plain SGD a missed unscale would make the update 65536x (the initial scale) too big, so one
+    step's weight change must match the fp32 run's to fp16 accuracy.
+    """
+    def one_step(plugins):
+        cfg = make_cfg("optimizer@model.g_optimizer=sgd", "optimizer@model.d_optimizer=sgd", "trainer.max_steps=1",
+                       "model.discriminator.preprocess=raw",  # fp16 overflows the 4th moment of a narrow G
+                       "++model.g_optimizer.fused=false", "++model.d_optimizer.fused=false",
+                       "trainer.max_epochs=1", "data.steps_per_epoch=1", *TINY)
+        with open_dict(cfg):
+            cfg.trainer.plugins = plugins
+        pl.seed_everything(cfg.seed)  # train() builds the model right after the same seeding
+        before = hydra.utils.instantiate(cfg.model, _convert_="all").generator.state_dict()
+        train(cfg)
+        after = torch.load(cfg.paths.output_dir + "/checkpoints/last.ckpt", weights_only=True)["state_dict"]
+        return torch.cat([(after[f"generator.{k}"] - v).flatten() for k, v in before.items()])
+
+    fp16 = [{"_target_": "pytorch_lightning.plugins.precision.MixedPrecision", "precision": "16-mixed",
+             "device": "cpu", "scaler": {"_target_": "torch.amp.GradScaler", "device": "cpu"}}]
+    fp32_change, fp16_change = one_step(None), one_step(fp16)
+    assert fp32_change.abs().max() > 0
+    assert torch.allclose(fp16_change, fp32_change, rtol=0.05, atol=1e-5)
+    assert isinstance(hydra.utils.instantiate(fp16[0]), MixedPrecision)
+
+
+@pytest.mark.skipif(not installed("hydra_plugins.hydra_optuna_sweeper"),
+                    reason="the optional `optuna` extra is not installed")
+def test_optuna_search_composes(make_cfg):
+    cfg = make_cfg("hparams_search=gaussian_optuna")
+    assert set(cfg.hydra.sweeper.params) == {"model.g_lr", "model.d_lr"}
+    assert cfg.hydra.sweeper.direction == "minimize" and cfg.model.monitor_mode == "min"
+
+
+@pytest.mark.skipif(not installed("hydra_plugins.hydra_submitit_launcher"),
+                    reason="the optional `slurm` extra is not installed")
+def test_slurm_launcher_composes(make_cfg):
+    cfg = make_cfg("hydra/launcher=slurm", "trainer=slurm")
+    assert cfg.hydra.launcher.nodes == cfg.trainer.num_nodes
