@@ -120,7 +120,10 @@ class GAN(pl.LightningModule):
             g_loss = self._g_step(g_opt, g_fake)
 
         self._check_finite(d_stats["train/d_loss"], g_loss)
-        self.log_dict({**d_stats, "train/g_loss": g_loss}, prog_bar=True)
+        # Lightning writes step values only every `log_every_n_steps` training steps and `self.log` costs
+        # more than a whole Gaussian step: log just then (and on an epoch's last batch, for epoch-end readers).
+        if self.training_steps_done % max(1, self.trainer.log_every_n_steps) == 0 or self.trainer.is_last_batch:
+            self.log_dict({**d_stats, "train/g_loss": g_loss}, prog_bar=True)
 
     def _d_step(self, d_opt, real: torch.Tensor, fake: torch.Tensor) -> dict[str, torch.Tensor]:
         with self.toggled_optimizer(d_opt):  # only D's parameters get gradients
