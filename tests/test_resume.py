@@ -17,9 +17,9 @@ from gan.errors import NonFiniteLossError
 from gan.run import train
 from tests.conftest import REPO
 
-# 5 training steps per epoch, small sets: a few seconds per run. CSV logs every step for the comparison.
+# 5 training steps of 2 D + 2 G updates per epoch, small sets: a few seconds per run. CSV logs every step.
 SMALL = ["logger=csv", "trainer.log_every_n_steps=1", "data.steps_per_epoch=5", "data.sample_size=50",
-         "model.eval_samples=500", "callbacks.gaussian_monitor.print_status=false"]
+         "model.eval_samples=500", "model.d_steps=2", "model.g_steps=2", "callbacks.gaussian_monitor.print_status=false"]
 
 
 def load(path):

@@ -87,7 +87,7 @@ def test_rank_jobs_puts_missing_and_nan_last():
 
 def test_ema_generator_is_checkpointed_and_used_for_samples(make_cfg, tmp_path):
     """model.ema_decay keeps an averaged G: in last.ckpt, frozen for DDP, and what generate() draws from."""
-    cfg = make_cfg("++model.ema_decay=0.5", "logger=none", "trainer.max_steps=3", "data.steps_per_epoch=3",
+    cfg = make_cfg("++model.ema_decay=0.5", "model.g_steps=2", "logger=none", "trainer.max_steps=3", "data.steps_per_epoch=3",
                    "data.sample_size=50", "model.eval_samples=500")
     train(cfg)
     state = torch.load(tmp_path / "run/checkpoints/last.ckpt", weights_only=True)["state_dict"]

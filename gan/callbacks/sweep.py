@@ -88,7 +88,8 @@ def write_summary(rows: list[dict], monitor: str | None, path: Path) -> str:
         writer = csv.DictWriter(f, fieldnames=first + rest)
         writer.writeheader()
         writer.writerows(rows)
-    shown = first + [k for k in ("train/d_loss", "train/g_loss", "training_steps", "train_time_s") if k in rest]
+    # the job folder's name already spells its overrides; the CSV keeps them as a column of their own
+    shown = first[:-1] + [k for k in ("train/d_loss", "train/g_loss", "training_steps", "train_time_s") if k in rest]
     table = [shown] + [[_cell(row.get(k)) for k in shown] for row in rows]
     widths = [max(len(line[i]) for line in table) for i in range(len(shown))]
     return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(line, widths)).rstrip() for line in table)

@@ -6,6 +6,7 @@ Variants differ in networks (passed in built), data and losses, and override sma
 
 import random
 from collections.abc import Callable, Sequence
+from functools import partial
 
 import numpy as np
 import pytorch_lightning as pl
@@ -65,7 +66,7 @@ class GAN(pl.LightningModule):
         self.g_optimizer, self.d_optimizer = g_optimizer, d_optimizer
         self.d_loss, self.g_loss = LOSSES[loss]
         self.generator_ema = (
-            AveragedModel(generator, multi_avg_fn=get_ema_multi_avg_fn(ema_decay), use_buffers=True)
+            AveragedModel(generator, multi_avg_fn=partial(_ema_update, ema_decay), use_buffers=True)
             if ema_decay
             else None
         )
@@ -199,6 +200,11 @@ class GAN(pl.LightningModule):
         random.setstate(states["python"])
         if states["cuda"] and torch.cuda.is_available():
             torch.cuda.set_rng_state_all(states["cuda"])
+
+
+def _ema_update(decay: float, ema_params, current_params, num_averaged) -> None:
+    """torch's EMA update, behind a module-level function so the model pickles (ddp_spawn, submitit)."""
+    get_ema_multi_avg_fn(decay)(ema_params, current_params, num_averaged)
 
 
 def _check_choice(key: str, value: str, choices) -> None:
