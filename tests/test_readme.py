@@ -21,7 +21,7 @@ def _bash_blocks(section: str) -> list[str]:
     text = next(part for part in body if part.startswith(section))
     lines = []
     for block in re.findall(r"```bash\n(.*?)```", text, flags=re.S):
-        lines += [line.split("  #")[0].strip() for line in block.splitlines() if line.strip()]
+        lines += [re.sub(r"\s+#.*$", "", line).strip() for line in block.splitlines() if line.strip()]
     return lines
 
 
