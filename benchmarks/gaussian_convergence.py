@@ -38,8 +38,8 @@ RESULTS: dict[str, dict] = {}  # run name -> what StopWhenConverged saw (train()
 class Convergence:
     """check(epoch, sample) -> True once mean and std have been within tolerance for HOLD checks in a row."""
 
-    def __init__(self, start: float) -> None:
-        self.start, self.streak, self.epoch, self.seconds = start, 0, None, None
+    def __init__(self, start: float, cpu_start: float) -> None:
+        self.start, self.cpu_start, self.streak, self.epoch, self.seconds, self.cpu = start, cpu_start, 0, None, None, None
         self.last = (float("nan"), float("nan"))
 
     def __call__(self, epoch: int, sample) -> bool:
@@ -49,6 +49,7 @@ class Convergence:
         self.streak = self.streak + 1 if ok else 0
         if self.streak >= HOLD:
             self.epoch, self.seconds = epoch, time.perf_counter() - self.start
+            self.cpu = time.process_time() - self.cpu_start
             return True
         return False
 
@@ -56,9 +57,9 @@ class Convergence:
 class StopWhenConverged(pl.Callback):
     """Applies `Convergence` every `check_every` training steps of our GAN and stops the fit when it holds."""
 
-    def __init__(self, name: str, start: float, check_every: int = 100) -> None:
+    def __init__(self, name: str, start: float, cpu_start: float, check_every: int = 100) -> None:
         self.name, self.check_every, self.steps = name, check_every, 0
-        self.convergence = Convergence(start)
+        self.convergence = Convergence(start, cpu_start)
         RESULTS[name] = {"convergence": self.convergence, "steps": 0}
 
     def on_train_batch_end(self, trainer: pl.Trainer, pl_module, outputs, batch, batch_idx: int) -> None:
@@ -71,7 +72,7 @@ class StopWhenConverged(pl.Callback):
 def run_ours(seed: int, max_epochs: int, check_every: int, overrides: list[str], workdir: Path) -> dict:
     name = f"ours-{seed}"
     GlobalHydra.instance().clear()
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
         cfg = compose(
             config_name="config",
@@ -85,31 +86,32 @@ def run_ours(seed: int, max_epochs: int, check_every: int, overrides: list[str],
         cfg.trainer.max_steps = max_epochs
         cfg.callbacks.gaussian_monitor.print_status = False  # keep the table readable
         cfg.callbacks.convergence = {
-            "_target_": f"{__name__}.StopWhenConverged", "name": name, "start": start, "check_every": check_every
+            "_target_": f"{__name__}.StopWhenConverged", "name": name, "start": start, "cpu_start": cpu_start,
+            "check_every": check_every,
         }
     train(cfg)
     seen = RESULTS.pop(name)
     conv = seen["convergence"]
-    return {"epoch": conv.epoch, "seconds": conv.seconds, "ran": seen["steps"], "last": conv.last,
+    return {"epoch": conv.epoch, "seconds": conv.seconds, "cpu": conv.cpu, "ran": seen["steps"], "last": conv.last,
             "total": time.perf_counter() - start}
 
 
 def run_baseline(seed: int, max_epochs: int, check_every: int) -> dict:
-    conv = Convergence(time.perf_counter())
+    conv = Convergence(time.perf_counter(), time.process_time())
     out = train_baseline(seed, max_epochs, check=conv, check_every=check_every)
-    return {"epoch": conv.epoch, "seconds": conv.seconds, "ran": out["epochs"], "last": conv.last,
+    return {"epoch": conv.epoch, "seconds": conv.seconds, "cpu": conv.cpu, "ran": out["epochs"], "last": conv.last,
             "total": out["seconds"]}
 
 
-def median_time(results: list[dict]) -> float:
+def median_time(results: list[dict], key: str = "seconds") -> float:
     """Median over all seeds, a seed that never converged counting as infinitely slow."""
-    return statistics.median([r["seconds"] if r["epoch"] else float("inf") for r in results])
+    return statistics.median([r[key] if r["epoch"] else float("inf") for r in results])
 
 
 def describe(r: dict) -> str:
     mean, std = r["last"]
     if r["epoch"]:
-        return f"converged at {r['epoch']:5d} epochs in {r['seconds']:7.2f} s"
+        return f"converged at {r['epoch']:5d} epochs in {r['seconds']:7.2f} s (CPU {r['cpu']:7.2f} s)"
     return f"not converged in {r['ran']:5d} epochs ({r['total']:6.1f} s; last mean {mean:.3f} std {std:.3f})"
 
 
@@ -147,16 +149,19 @@ def main() -> None:
             print(f"seed {seed:3d} ours:     {describe(ours[-1])}", flush=True)
 
     rows = [("ours (default recipe)", ours)] + ([] if args.no_baseline else [("baseline (seed program)", base)])
-    print(f"\n| run | converged | median time to converge (s) | median epochs to converge |\n|---|---|---|---|")
+    print("\n| run | converged | median wall time to converge (s) | median CPU time (s) | median epochs |")
+    print("|---|---|---|---|---|")
     for label, results in rows:
         hit = [r for r in results if r["epoch"]]
         med_epochs = statistics.median([r["epoch"] if r["epoch"] else float("inf") for r in results])
-        print(f"| {label} | {len(hit)}/{len(results)} | {median_time(results):.2f} | {med_epochs:g} |")
+        print(f"| {label} | {len(hit)}/{len(results)} | {median_time(results):.2f} | "
+              f"{median_time(results, 'cpu'):.2f} | {med_epochs:g} |")
     if not args.no_baseline:
-        ours_t, base_t = median_time(ours), median_time(base)
-        ratio = ours_t / base_t if math.isfinite(base_t) else float("nan")
-        print(f"\nmedian time ratio ours/baseline: {ratio:.3f} (target <= 0.333; inf: our median seed never converged; nan: the baseline median never did)")
-
+        for key, what in (("seconds", "wall"), ("cpu", "CPU")):
+            ours_t, base_t = median_time(ours, key), median_time(base, key)
+            ratio = ours_t / base_t if math.isfinite(base_t) else float("nan")
+            print(f"median {what} time ratio ours/baseline: {ratio:.3f} (target <= 0.333)")
+        print("(inf: our median seed never converged; nan: the baseline's median seed never did)")
 
 if __name__ == "__main__":
     main()
