@@ -10,9 +10,11 @@ whole or not at all. A NaN/inf loss writes nothing: the last good checkpoint sta
 import os
 import signal
 import sys
+import threading
 from pathlib import Path
 
 import pytorch_lightning as pl
+import torch
 from pytorch_lightning.callbacks import ModelCheckpoint
 from pytorch_lightning.utilities import rank_zero_only
 from pytorch_lightning.utilities.exceptions import SIGTERMException
@@ -109,13 +111,9 @@ class RankSeed(pl.Callback):
 
     def on_train_start(self, trainer: pl.Trainer, pl_module) -> None:
         if trainer.world_size > 1:
-            import torch
-
             base = int(torch.randint(0, 2**31 - 1, ()).item())  # the same on every rank
             pl.seed_everything(base + trainer.global_rank, workers=True, verbose=False)
 
 
 def _in_main_thread() -> bool:
-    import threading
-
     return threading.current_thread() is threading.main_thread()
