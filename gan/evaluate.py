@@ -94,7 +94,8 @@ def format_report(report: dict) -> str:
             beside = f"   uniform log(K) {figures['class_entropy_uniform']:.4f}" + (
                 f", real train images {real:.4f}" if real is not None else ""
             )
-        lines.append(f"  {key:<16} {value:>12.4g}{beside}")
+        shown_value = f"{int(value):>12d}" if float(value).is_integer() and key != "class_entropy" else f"{value:>12.4g}"
+        lines.append(f"  {key:<16} {shown_value}{beside}")
         shown.add(key)
     if not figures:
         lines.append("  (no figures: nothing could be measured for this model and data)")
