@@ -2,6 +2,7 @@
 
 import json
 
+import hydra
 import numpy as np
 import pytest
 import scipy.stats
@@ -94,10 +95,43 @@ def test_max_steps_counts_training_steps(make_cfg):
     assert train(cfg)["training_steps"] == 7
 
 
+def test_seed_experiment_is_the_seed_program(make_cfg):
+    """experiment=gaussian_seed keeps the seed's choices, whatever our default recipe changes."""
+    cfg = make_cfg("experiment=gaussian_seed", "logger=none")
+    model = hydra.utils.instantiate(cfg.model)
+    d_opt, g_opt = model.configure_optimizers()
+    for opt in (d_opt, g_opt):
+        assert isinstance(opt, torch.optim.SGD)
+        assert opt.defaults["lr"] == 1e-3 and opt.defaults["momentum"] == 0.9
+    assert (model.hparams.d_steps, model.hparams.g_steps) == (20, 20)
+    assert model.generator_ema is None and model.hparams.noise == "uniform"
+    assert cfg.data.sets_per_update == 1 and cfg.data.sample_size == 500
+    assert cfg.trainer.max_epochs * cfg.data.steps_per_epoch == 5000
+
+
+def test_benchmark_baseline_checks_and_stops():
+    """The benchmark's plain seed program calls its check every `check_every` epochs and stops on True."""
+    from benchmarks.gaussian_baseline import train_baseline
+
+    seen = []
+
+    def check(epoch, sample):
+        seen.append((epoch, sample(7).shape))
+        return epoch >= 2
+
+    result = train_baseline(seed=0, max_epochs=5, check=check, check_every=1)
+    assert seen == [(1, (7,)), (2, (7,))]
+    assert result["epochs"] == 2 and result["stopped"]
+
+
 @pytest.mark.slow
 def test_default_recipe_learns_the_target(make_cfg):
-    """Within a budget of well under a minute, the default recipe matches N(4, 1.25) (fixed seed)."""
-    cfg = make_cfg("seed=0", "logger=none", "trainer.max_epochs=8")
+    """Within a budget of well under a minute, the default recipe matches N(4, 1.25) (fixed seed).
+
+    1500 training steps (15 x 100). With this budget seeds 0, 2, 3, 4 and 5 pass; seed 1 was still coming
+    back from an overshoot (mean 5.07) at step 1500, so the fixed seed matters here.
+    """
+    cfg = make_cfg("seed=0", "logger=none", "trainer.max_epochs=15")
     metrics = train(cfg)
     assert abs(metrics["gen_mean"] - 4.0) < 0.15, metrics
     assert abs(metrics["gen_std"] - 1.25) < 0.15, metrics
