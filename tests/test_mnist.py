@@ -153,8 +153,17 @@ def test_seed_experiment_prints_the_seed_status(make_cfg, capsys):
     assert "Discriminator Loss: " in out and "D(x): " in out and "D(G(z)): " in out
 
 
+@pytest.fixture
+def one_thread():
+    """Narrow layers gain nothing from 2 threads, and on a busy 2-core machine their sync costs 5-10x."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.mark.slow
-def test_short_training_logs_status_and_grids(make_cfg, tmp_path, capsys):
+def test_short_training_logs_status_and_grids(make_cfg, tmp_path, capsys, one_thread):
     """200 real steps of the seed recipe on MNIST (two epochs of 100 batches), grids every 50 steps.
 
     The networks are narrowed (same depth and layout) to keep the test fast on 2 shared cores; the seed's
