@@ -37,8 +37,6 @@ from gan.errors import ConfigError, DataError, GanError
 CONFIG_DIR = str(Path(__file__).resolve().parent / "conf") if (Path(__file__).parent / "conf").is_dir() else str(
     Path(__file__).resolve().parent.parent / "conf"
 )  # conf/ sits beside the package in a checkout and inside it in a wheel
-# `hydra.run.dir` and `hydra.output_subdir` depend on `resume` (conf/config.yaml): `${gan.if:${resume},a,b}`.
-OmegaConf.register_new_resolver("gan.if", lambda value, then, otherwise: then if value else otherwise, replace=True)
 # Overrides that say where a run is, not what it is: never replayed onto a resumed recipe.
 PLACE_KEYS = ("resume", "ckpt_path", "paths.output_dir")
 

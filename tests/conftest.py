@@ -19,7 +19,12 @@ def compose_config(overrides: list[str], output_dir: Path, data_dir: Path = SHAR
     with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
         cfg = compose(
             config_name="config",
-            overrides=[f"paths.output_dir={output_dir}", f"paths.data_dir={data_dir}", *overrides],
+            overrides=[
+                f"paths.output_dir={output_dir}",
+                f"paths.data_dir={data_dir}",
+                f"paths.cache_dir={Path(output_dir).parent / 'cache'}",  # never a classifier another run left behind
+                *overrides,
+            ],
             return_hydra_config=True,
         )
     HydraConfig().set_config(cfg)  # lets ${hydra:...} resolve as in a real run
