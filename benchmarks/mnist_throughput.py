@@ -219,7 +219,7 @@ def main() -> None:
             print(f"  round {round_ + 1} {way:<3} {r['images_per_s']:6.0f} images/s, {r['images_per_s_total']:6.0f} "
                   f"total, {r['images_per_cpu_s']:6.0f} per CPU-s (load average {os.getloadavg()[0]:.2f})", flush=True)
     med = {way: {k: statistics.median(r[k] for r in rs) for k in rs[0]} for way, rs in runs.items()}
-    print(f"\n| way | images/s | images/s, total | images per CPU-s | peak RSS MiB | process wall s |")
+    print("\n| way | images/s | images/s, total | images per CPU-s | peak RSS MiB | process wall s |")
     print("| --- | ---: | ---: | ---: | ---: | ---: |")
     for way in ways:
         m = med[way]

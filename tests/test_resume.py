@@ -16,6 +16,7 @@ import gan.losses
 from gan.errors import NonFiniteLossError
 from gan.run import train
 from tests.conftest import REPO
+from tests.test_dcgan import NARROW, make_image_folder
 
 # 5 training steps of 2 D + 2 G updates per epoch, small sets: a few seconds per run. CSV logs every step.
 SMALL = ["logger=csv", "trainer.log_every_n_steps=1", "data.steps_per_epoch=5", "data.sample_size=50",
@@ -62,19 +63,36 @@ def test_resume_at_epoch_end_continues_exactly(make_cfg, tmp_path, limit, k, tot
     assert logged_losses(tmp_path / "split/csv/metrics.csv").keys() == {k for k in before if k[0] < 5}
 
 
-@pytest.mark.slow
-def test_resume_mid_epoch_continues_the_count(make_cfg, tmp_path):
-    """Stopped mid-epoch (step 7 of 5-step epochs): the resumed run logs steps 7.. once and ends at 12.
+# Three training data sources, each with 5 or 6 batches per epoch and losses logged every step.
+MID_EPOCH = {
+    "gaussian": SMALL,  # the data are draws made by the loader's own generator
+    "mnist": ["model=vanilla", "data=mnist", "data.batch_size=16", "model.feature_extractor=null",
+              "logger=csv", "trainer.log_every_n_steps=1", "++trainer.limit_train_batches=5"],  # shuffled gathers
+    "image_folder": [*NARROW, "logger=csv", "trainer.log_every_n_steps=1", "data=image_folder",
+                     "data.image_size=32", "data.batch_size=4"],  # 24 readable images: 6 batches
+}
 
-    Not bit-exact: the DataLoader had already drawn the next batch when the run stopped and a new
-    iterator draws its base seed, so the random stream after a mid-epoch stop differs (see README).
-    """
-    train(make_cfg(*SMALL, "trainer.max_steps=7", output_dir=tmp_path / "run"))
-    assert load(tmp_path / "run/checkpoints/last.ckpt")["global_step"] == 7 * 4  # (d_steps + g_steps) per step
-    resumed = train(make_cfg(f"resume={tmp_path / 'run'}", "trainer.max_steps=12"))
-    assert resumed["training_steps"] == 12
-    (after_file,) = (tmp_path / "run/csv").glob("resumed-*/metrics.csv")
-    assert sorted({step for step, _ in logged_losses(after_file)}) == list(range(7, 12))
+
+@pytest.mark.slow
+@pytest.mark.parametrize("data", MID_EPOCH)
+def test_resume_mid_epoch_continues_exactly(make_cfg, tmp_path, data):
+    """Stopped at step 8, mid-epoch: the resumed run replays the epoch's order and random draws from step 8 on."""
+    overrides = MID_EPOCH[data]
+    if data == "image_folder":
+        overrides = [*overrides, f"data.root={make_image_folder(tmp_path / 'images', n_rgb=19)}"]
+    straight = train(make_cfg(*overrides, "trainer.max_steps=13", output_dir=tmp_path / "straight"))
+    train(make_cfg(*overrides, "trainer.max_steps=8", output_dir=tmp_path / "split"))
+    (loader_state,) = load(tmp_path / "split/checkpoints/last.ckpt")["loops"]["fit_loop"]["state_dict"]["combined_loader"]
+    assert loader_state["batches_trained"] == 8 % (6 if data == "image_folder" else 5)  # 3 or 2 batches into an epoch
+    resumed = train(make_cfg(f"resume={tmp_path / 'split'}", "trainer.max_steps=13"))
+
+    assert resumed["training_steps"] == straight["training_steps"] == 13
+    assert_same_state(load(tmp_path / "straight/checkpoints/last.ckpt"), load(tmp_path / "split/checkpoints/last.ckpt"))
+    before = logged_losses(tmp_path / "straight/csv/metrics.csv")
+    (after_file,) = (tmp_path / "split/csv").glob("resumed-*/metrics.csv")
+    after = logged_losses(after_file)
+    assert sorted({step for step, _ in after}) == list(range(8, 13))
+    assert after == {key: value for key, value in before.items() if key[0] >= 8}
 
 
 class _SignalAt(pl.Callback):
@@ -90,7 +108,8 @@ class _SignalAt(pl.Callback):
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
 def test_signal_saves_last_checkpoint_at_a_step_boundary(make_cfg, tmp_path, monkeypatch, signum):
-    """SIGTERM or a first Ctrl-C stop after the current step; last.ckpt then holds that step, whole."""
+    """SIGTERM or a first Ctrl-C stop after the current step; last.ckpt then holds that step, whole, and
+    resuming from it (mid-epoch: step 7 of 5-step epochs) ends where a run never stopped ends."""
     import gan.run
 
     real = gan.run._instantiate_all
@@ -102,6 +121,11 @@ def test_signal_saves_last_checkpoint_at_a_step_boundary(make_cfg, tmp_path, mon
     checkpoint = load(tmp_path / "run/checkpoints/last.ckpt")
     assert checkpoint["global_step"] == 7 * 4
     assert not list((tmp_path / "run/checkpoints").glob("*.tmp*"))  # no half-written leftovers
+
+    monkeypatch.setattr(gan.run, "_instantiate_all", real)
+    train(make_cfg(f"resume={tmp_path / 'run'}", "trainer.max_steps=12"))
+    train(make_cfg(*SMALL, "logger=none", "trainer.max_steps=12", output_dir=tmp_path / "straight"))
+    assert_same_state(load(tmp_path / "straight/checkpoints/last.ckpt"), load(tmp_path / "run/checkpoints/last.ckpt"))
 
 
 @pytest.mark.slow

@@ -1,16 +1,28 @@
-"""`checkpoints/last.ckpt`, written every epoch whatever the metric does."""
+"""`checkpoints/last.ckpt`, written every epoch whatever the metric does, and where a step limit stops a run."""
 
 from pytorch_lightning.callbacks import ModelCheckpoint
 
 
 class LastCheckpoint(ModelCheckpoint):
-    """Saves `<dirpath>/last.ckpt` at every epoch end, overwriting it.
+    """Saves `<dirpath>/last.ckpt` at every epoch end, and at the step where `trainer.max_steps` stops a run.
 
     Lightning 2.6 refreshes a monitored ModelCheckpoint's `save_last` file only on epochs that improve the
     metric, so resuming could go back epochs. This one monitors nothing and always saves. Its own class also
     gives it a state key distinct from the best-by-metric ModelCheckpoint beside it (Lightning refuses two
     ModelCheckpoints with equal keys, as when neither monitors anything).
+
+    A step limit (`TrainingStepLimit`) stops a run mid-epoch through `trainer.should_stop`. Saved at the epoch
+    end that follows, the checkpoint would say the epoch was through and a resumed run would start a new one;
+    saved at that batch's end, as here, Lightning resumes the epoch where it stopped (with `ResumableLoader`,
+    on the very next batch), so k steps and then the rest equals one run straight.
     """
 
     def __init__(self, dirpath: str) -> None:
         super().__init__(dirpath=dirpath, filename="last", monitor=None, save_top_k=1, enable_version_counter=False)
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx: int) -> None:
+        super().on_train_batch_end(trainer, pl_module, outputs, batch, batch_idx)
+        stopping_mid_epoch = trainer.should_stop and batch_idx + 1 < trainer.num_training_batches
+        if stopping_mid_epoch and not self._should_skip_saving_checkpoint(trainer):
+            # Records the global step saved, so the epoch-end save that follows skips this step.
+            self._save_checkpoint(trainer, self.format_checkpoint_name({}))

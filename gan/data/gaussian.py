@@ -1,26 +1,29 @@
 """Real data for the 1-D Gaussian GAN: sets of draws from N(mean, std), made on the fly (no files)."""
 
-import pytorch_lightning as pl
 import torch
 from torch.utils.data import DataLoader, Dataset
 
+from gan.data.resumable import ResumableDataModule, data_generator
 from gan.errors import ConfigError
 
 
 class _GaussianSets(Dataset):
-    """Item i is one training step's real data: (slices * sets, sample_size) fresh draws (index unused)."""
+    """Item i is one training step's real data: (slices * sets, sample_size) fresh draws (index unused).
 
-    def __init__(self, mean: float, std: float, shape: tuple[int, int], length: int) -> None:
-        self.mean, self.std, self.shape, self.length = mean, std, shape, length
+    The draws come from `generator`, the training loader's own, so a resumed run replays them exactly.
+    """
+
+    def __init__(self, mean: float, std: float, shape: tuple[int, int], length: int, generator=None) -> None:
+        self.mean, self.std, self.shape, self.length, self.generator = mean, std, shape, length, generator
 
     def __len__(self) -> int:
         return self.length
 
     def __getitem__(self, index: int) -> torch.Tensor:
-        return torch.randn(self.shape) * self.std + self.mean
+        return torch.randn(self.shape, generator=self.generator) * self.std + self.mean
 
 
-class GaussianDataModule(pl.LightningDataModule):
+class GaussianDataModule(ResumableDataModule):
     """N(mean, std) in sets of `sample_size` draws; one batch feeds `slices` discriminator updates.
 
     A batch is (slices * sets_per_update, sample_size): each of the model's `d_steps` updates takes its
@@ -58,8 +61,10 @@ class GaussianDataModule(pl.LightningDataModule):
     def train_dataloader(self) -> DataLoader:
         hp = self.hparams
         shape = (hp.slices * hp.sets_per_update, hp.sample_size)
+        generator = data_generator(self)
+        sets = _GaussianSets(self.mean, self.std, shape, hp.steps_per_epoch, generator)
         # batch_size=None: each item already is a whole batch, so no collate cost per step.
-        return DataLoader(_GaussianSets(self.mean, self.std, shape, hp.steps_per_epoch), batch_size=None)
+        return self.train_loader(sets, generator, batch_size=None)
 
     def val_dataloader(self) -> DataLoader:
         # The evaluation draws its own samples; one placeholder item triggers it once per validation.

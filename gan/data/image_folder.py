@@ -12,12 +12,12 @@ import os
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import pytorch_lightning as pl
 import torch
 from PIL import Image
 from torch.utils.data import BatchSampler, DataLoader, Dataset, RandomSampler
 from torchvision.transforms import functional as TF
 
+from gan.data.resumable import ResumableDataModule, data_generator
 from gan.errors import ConfigError, DataError
 
 log = logging.getLogger(__name__)
@@ -85,7 +85,7 @@ class _ImageFiles(Dataset):
         raise DataError(f"no image under {self.files[0].parent} can be read any more.")
 
 
-class ImageFolderDataModule(pl.LightningDataModule):
+class ImageFolderDataModule(ResumableDataModule):
     """Images under `root` as (batch_size, channels, image_size, image_size) batches in [-1, 1].
 
     `missing_hint` is added to the error for a missing or empty folder (e.g. where to get a data set).
@@ -154,16 +154,12 @@ class ImageFolderDataModule(pl.LightningDataModule):
     def train_dataloader(self) -> DataLoader:
         self.setup()
         drop_last = len(self.dataset) >= self.batch_size  # full batches, unless the folder has fewer images
-        distributed = self.trainer is not None and self.trainer.world_size > 1  # Lightning then shards the sampler
-        if isinstance(self.dataset, _CachedImages) and not distributed:
+        generator = data_generator(self)  # the training data's own stream (the global RNG is the model's)
+        if isinstance(self.dataset, _CachedImages) and not (self.trainer is not None and self.trainer.world_size > 1):
             # batch_size=None with a batch sampler: each item is one whole batch gathered by index.
-            sampler = BatchSampler(RandomSampler(self.dataset), self.batch_size, drop_last=drop_last)
-            return DataLoader(self.dataset, sampler=sampler, batch_size=None)
-        return DataLoader(
-            self.dataset,
-            batch_size=self.batch_size,
-            shuffle=True,
-            drop_last=drop_last,
-            num_workers=0 if isinstance(self.dataset, _CachedImages) else self.num_workers,
-            persistent_workers=self.num_workers > 0 and isinstance(self.dataset, _ImageFiles),
-        )
+            sampler = BatchSampler(RandomSampler(self.dataset, generator=generator), self.batch_size, drop_last)
+            return self.train_loader(self.dataset, generator, sampler=sampler, batch_size=None)
+        # Per item: files decoded in workers, or cached images under DDP (Lightning then shards the sampler).
+        workers = self.num_workers if isinstance(self.dataset, _ImageFiles) else 0
+        return self.train_loader(self.dataset, generator, batch_size=self.batch_size, shuffle=True,
+                                 drop_last=drop_last, num_workers=workers, persistent_workers=workers > 0)

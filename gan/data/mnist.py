@@ -10,11 +10,11 @@ import os
 import socket
 from pathlib import Path
 
-import pytorch_lightning as pl
 import torch
 from torch.utils.data import BatchSampler, DataLoader, RandomSampler, SequentialSampler, TensorDataset
 from torchvision import datasets
 
+from gan.data.resumable import ResumableDataModule, data_generator
 from gan.errors import ConfigError, DataError
 
 DATASETS = {"mnist": datasets.MNIST, "fashion_mnist": datasets.FashionMNIST}
@@ -54,7 +54,7 @@ def load_split(root: str | Path, dataset: str = "mnist", train: bool = True, dow
     return images, split.targets.to(torch.int64)
 
 
-class MNISTDataModule(pl.LightningDataModule):
+class MNISTDataModule(ResumableDataModule):
     """(images, labels) batches of MNIST or FashionMNIST; the test split serves validation and testing.
 
     `on_device=True` moves the decoded tensors to the training device in `setup` when they fit (about
@@ -102,7 +102,8 @@ class MNISTDataModule(pl.LightningDataModule):
                 setattr(self, name, getattr(self, name).to(device))
 
     def train_dataloader(self) -> DataLoader:
-        return self._loader(self.train_images, self.train_labels, self.hparams.batch_size, self.hparams.shuffle)
+        return self._loader(self.train_images, self.train_labels, self.hparams.batch_size, self.hparams.shuffle,
+                            resumable=True)
 
     def val_dataloader(self) -> DataLoader:
         return self._loader(self.test_images, self.test_labels, self.hparams.eval_batch_size, shuffle=False)
@@ -110,7 +111,9 @@ class MNISTDataModule(pl.LightningDataModule):
     def test_dataloader(self) -> DataLoader:
         return self.val_dataloader()
 
-    def _loader(self, images: torch.Tensor, labels: torch.Tensor, batch_size: int, shuffle: bool) -> DataLoader:
+    def _loader(
+        self, images: torch.Tensor, labels: torch.Tensor, batch_size: int, shuffle: bool, resumable: bool = False
+    ) -> DataLoader:
         if images is None:
             raise RuntimeError("call setup() before asking for a dataloader")
         dataset = TensorDataset(images, labels)
@@ -118,10 +121,14 @@ class MNISTDataModule(pl.LightningDataModule):
         if self.trainer is not None and self.trainer.world_size > 1:
             # DDP: Lightning swaps in a DistributedSampler to shard the data, which needs a per-item loader.
             return DataLoader(dataset, batch_size=batch_size, shuffle=shuffle, drop_last=drop_last)
-        order = RandomSampler(dataset) if shuffle else SequentialSampler(dataset)
+        generator = data_generator(self)  # the training data's own stream (the global RNG is the model's)
+        order = RandomSampler(dataset, generator=generator) if shuffle else SequentialSampler(dataset)
         # The sampler yields whole index lists and batch_size=None turns off collation, so each batch is
         # one `images[indices]` gather: (batch_size, 1, 28, 28) straight from the decoded tensor.
-        return DataLoader(dataset, batch_size=None, sampler=BatchSampler(order, batch_size, drop_last))
+        sampler = BatchSampler(order, batch_size, drop_last)
+        if resumable:
+            return self.train_loader(dataset, generator, batch_size=None, sampler=sampler)
+        return DataLoader(dataset, batch_size=None, sampler=sampler)
 
 
 def _dataset_class(dataset: str):
