@@ -87,4 +87,8 @@ class GaussianDiscriminator(nn.Module):
         self.net = _mlp([input_width(sample_size), *hidden_sizes, 1], activation, "model.discriminator.activation")
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.net(self.preprocess(x)).squeeze(-1)
+        # Set statistics (a 4th power over a set that G has squeezed narrow) overflow or lose all precision in
+        # 16 bits: under mixed precision they are computed in float32, and only the MLP runs in 16 bits.
+        with torch.autocast(x.device.type, enabled=False):
+            features = self.preprocess(x.float())
+        return self.net(features).squeeze(-1)
