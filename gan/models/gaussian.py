@@ -29,4 +29,5 @@ class GaussianGAN(GAN):
         return gaussian_report(samples, self.hparams.target_mean, self.hparams.target_std)
 
     def validation_step(self, batch, batch_idx: int) -> None:
-        self.log_dict({f"val/{k}": v for k, v in self.evaluate().items()})
+        # The same seed and weights on every rank: sync_dist keeps ranks agreeing on the monitored value for free.
+        self.log_dict({f"val/{k}": v for k, v in self.evaluate().items()}, sync_dist=True)

@@ -113,7 +113,9 @@ class ImageGAN(GAN):
     def on_validation_epoch_end(self) -> None:
         if self._val_quality and _real_count(self._val_quality) >= 2:  # FID needs two samples a side
             figures = self._score_generator(self._val_quality, _real_count(self._val_quality))
-            self.log_dict({f"val/{key}": float(value) for key, value in figures.items()})
+            # Under DDP each rank holds its shard of the held-out split: sync_dist averages the ranks' figures, so
+            # every rank logs (and the best checkpoint monitors) one value.
+            self.log_dict({f"val/{key}": float(value) for key, value in figures.items()}, sync_dist=True)
 
     # ---- the final figures (metrics.json, gan.evaluate) ---------------------------------------
     def evaluate(self, datamodule=None, seed: int = 0) -> dict[str, float]:
