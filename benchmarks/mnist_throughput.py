@@ -8,7 +8,10 @@
 (b') a plain loop doing exactly the shared step's arithmetic (logits, one fake batch for D and G), tensor-fed,
      so (c) / (b') is what Lightning, Hydra and our callbacks cost;
 (c)  our path: `gan.run.train(cfg)` with `model=vanilla data=mnist trainer.max_steps=...` (TensorBoard logger,
-     checkpoints, sample grids and progress bar on, as a user runs it; no FID classifier, so no evaluation).
+     checkpoints, sample grids and progress bar on, as a user runs it; no FID classifier, so no evaluation);
+(a0), (b0) the batches of (a) and (b) fetched alone, no training: what the data path costs per batch. With
+     a free data path (a) would save at most that share of its step, which bounds (b) / (a) and, up to the
+     one G forward (b') saves, (c) / (a).
 Each way runs in its own process; the ways run interleaved over rounds, so a busy spell on a shared machine
 hits every way alike. A step is timed from the end of the step before (batch fetching counts) and the warm-up
 steps are dropped. images/s = batch / median step time (robust to other jobs' spikes); "total" divides all
@@ -39,6 +42,8 @@ WAYS = {
     "b": "(b) seed loop, pre-decoded tensor",
     "b'": "(b') shared-step arithmetic, plain loop, tensor",
     "c": "(c) gan.run train(cfg), model=vanilla data=mnist",
+    "a0": "(a0) seed DataLoader alone, no training",
+    "b0": "(b0) tensor batches alone, no training",
 }
 TICKS: list[tuple[float, float]] = []  # (wall, CPU) seconds at the end of each step
 
@@ -133,6 +138,13 @@ def shared_arithmetic_loop(batches, total_steps: int) -> None:
         tick()
 
 
+def fetch_only(batches, total_steps: int) -> None:
+    tick()
+    for _ in range(total_steps):
+        next(batches)
+        tick()
+
+
 def StepTimer():  # noqa: N802 - `_target_` of a callback added to (c)'s configured ones
     import pytorch_lightning as pl
 
@@ -169,8 +181,9 @@ def run_one(way: str, data_dir: str, steps: int, warmup: int, threads: int) -> d
     if way == "c":
         gan_run(data_dir, warmup + steps)
     else:
-        batches = seed_batches(data_dir) if way == "a" else tensor_batches(data_dir)
-        (shared_arithmetic_loop if way == "b'" else seed_loop)(batches, warmup + steps)
+        batches = seed_batches(data_dir) if way.startswith("a") else tensor_batches(data_dir)
+        loop = {"b'": shared_arithmetic_loop, "a0": fetch_only, "b0": fetch_only}.get(way, seed_loop)
+        loop(batches, warmup + steps)
     timed = TICKS[warmup:]
     assert len(timed) == steps + 1, f"{len(TICKS)} ticks for {warmup}+{steps} steps"
     step_s = [b[0] - a[0] for a, b in zip(timed, timed[1:])]
@@ -200,7 +213,7 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=20, help="untimed steps first")
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds; the median round is reported")
     parser.add_argument("--data-dir", default=os.environ.get("GAN_DATA_DIR", str(REPO.parent / "shared" / "data")))
-    parser.add_argument("--ways", default="a,b,b',c")
+    parser.add_argument("--ways", default="a,b,b',c,a0,b0")
     parser.add_argument("--threads", type=int, default=0, help="torch threads per way (0: torch's default)")
     parser.add_argument("--way", help=argparse.SUPPRESS)  # internal: run one way in this process
     args = parser.parse_args()
@@ -231,6 +244,10 @@ def main() -> None:
             ratio = {k: med[x][k] / med[y][k] for k in ("images_per_s", "images_per_s_total", "images_per_cpu_s")}
             print(f"({x}) / ({y}) = {ratio['images_per_s']:.2f} (total {ratio['images_per_s_total']:.2f}, "
                   f"per CPU-s {ratio['images_per_cpu_s']:.2f})")
+    if "a" in med and "a0" in med:
+        share = med["a"]["images_per_s"] / med["a0"]["images_per_s"]  # (a0)'s time per batch / (a)'s
+        print(f"the seed's data path is {share:.1%} of (a)'s step: with data for free (a) would run at most "
+              f"{1 / (1 - share):.2f}x as fast")
 
 
 if __name__ == "__main__":

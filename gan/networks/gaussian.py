@@ -89,6 +89,9 @@ class GaussianDiscriminator(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         # Set statistics (a 4th power over a set that G has squeezed narrow) overflow or lose all precision in
         # 16 bits: under mixed precision they are computed in float32, and only the MLP runs in 16 bits.
-        with torch.autocast(x.device.type, enabled=False):
-            features = self.preprocess(x.float())
+        if torch.is_autocast_enabled(x.device.type):  # checked first: entering a context costs µs on every call
+            with torch.autocast(x.device.type, enabled=False):
+                features = self.preprocess(x.float())
+        else:
+            features = self.preprocess(x)
         return self.net(features).squeeze(-1)
