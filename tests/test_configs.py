@@ -94,9 +94,11 @@ def test_cpu_trainers_run(make_cfg, trainer):
 
 @pytest.mark.slow
 def test_16_bit_gaussian_stays_finite(make_cfg):
-    """The default Gaussian recipe under bf16 autocast: its moments preprocess once hit inf at step 232 (a 4th
-    power of a set G had squeezed narrow, in 16 bits); the discriminator now computes set statistics in float32."""
-    metrics = train(make_cfg("trainer=cpu_bf16", "trainer.max_steps=300", "logger=none"))
+    """The Gaussian recipe with both rates at 3e-3 under bf16 autocast: its moments preprocess hit inf at step
+    232 (a 4th power of a set G had squeezed narrow, in 16 bits); the discriminator now computes set statistics
+    in float32. (The default rates avoid that squeeze on this seed, so the test pins the ones that hit it.)"""
+    lrs = ["model.d_lr=3e-3", "model.g_lr=3e-3"]
+    metrics = train(make_cfg("trainer=cpu_bf16", "trainer.max_steps=300", "logger=none", *lrs))
     assert metrics["training_steps"] == 300
     assert torch.isfinite(torch.tensor([metrics["train/d_loss"], metrics["train/g_loss"], metrics["gen_std"]])).all()
 
