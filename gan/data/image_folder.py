@@ -154,12 +154,16 @@ class ImageFolderDataModule(ResumableDataModule):
     def train_dataloader(self) -> DataLoader:
         self.setup()
         drop_last = len(self.dataset) >= self.batch_size  # full batches, unless the folder has fewer images
+        distributed = self.trainer is not None and self.trainer.world_size > 1  # Lightning then shards the sampler
         generator = data_generator(self)  # the training data's own stream (the global RNG is the model's)
-        if isinstance(self.dataset, _CachedImages) and not (self.trainer is not None and self.trainer.world_size > 1):
+        if isinstance(self.dataset, _CachedImages) and not distributed:
             # batch_size=None with a batch sampler: each item is one whole batch gathered by index.
             sampler = BatchSampler(RandomSampler(self.dataset, generator=generator), self.batch_size, drop_last)
             return self.train_loader(self.dataset, generator, sampler=sampler, batch_size=None)
         # Per item: files decoded in workers, or cached images under DDP (Lightning then shards the sampler).
+        # Workers start anew each epoch: a persistent iterator draws its worker seed once, a new one per epoch,
+        # so a resumed run (a new iterator) would shift the shuffle stream. An epoch of a folder past the cache
+        # budget is long next to starting the workers.
         workers = self.num_workers if isinstance(self.dataset, _ImageFiles) else 0
         return self.train_loader(self.dataset, generator, batch_size=self.batch_size, shuffle=True,
-                                 drop_last=drop_last, num_workers=workers, persistent_workers=workers > 0)
+                                 drop_last=drop_last, num_workers=workers)

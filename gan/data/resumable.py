@@ -66,8 +66,8 @@ class ResumableLoader(DataLoader):
         return iterator
 
     def state_dict(self) -> dict:
-        trained = self.position() if self.position is not None else None
-        return {"epoch_start": self._epoch_start, "generator": self.generator.get_state(), "batches_trained": trained or 0}
+        trained = (self.position() if self.position is not None else None) or 0  # 0: resume at an epoch start
+        return {"epoch_start": self._epoch_start, "generator": self.generator.get_state(), "batches_trained": trained}
 
     def load_state_dict(self, state: dict) -> None:
         self._to_load = state
