@@ -127,7 +127,7 @@ class ImageGAN(GAN):
         metrics = self.quality_metrics()
         if not metrics or datamodule is None:
             return {}
-        with torch.random.fork_rng(devices=[]):  # shuffled loaders draw from the global RNG
+        with torch.random.fork_rng(devices=[]):  # the floor's train loader seeds its shuffle from torch's seed
             torch.manual_seed(seed)
             reference, floor_source = _reference_and_floor(datamodule)
             for real in _take(reference, self.hparams.eval_samples, self.real_from_batch):
