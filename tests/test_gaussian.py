@@ -128,7 +128,7 @@ def test_benchmark_baseline_checks_and_stops():
 def test_default_recipe_learns_the_target(make_cfg):
     """`python -m gan.run` as it is (2000 training steps, seed 1234) ends within 0.15 of N(4, 1.25).
 
-    Over 28 seeds the recipe converged (README, "Gaussian GAN: measured"), in a median of 1200 steps; at
+    Over 27 seeds the recipe converged (README, "Gaussian GAN: measured"), in a median of 1200 steps; at
     step 1500 this seed was still swinging back (mean 3.79), so the test runs the whole default budget.
     """
     cfg = make_cfg("logger=none")
