@@ -17,6 +17,7 @@ from omegaconf import DictConfig, ListConfig, OmegaConf
 from omegaconf.base import ContainerMetadata, Metadata
 from omegaconf.nodes import AnyNode
 
+from gan.config import check_targets
 from gan.errors import DataError
 from gan.models.gan import GAN
 
@@ -61,13 +62,49 @@ def load_model(path: str | Path, device: str | torch.device = "cpu") -> tuple[GA
             "beside the run's config.yaml, as `python -m gan.run` writes them."
         )
     cfg = OmegaConf.load(config_path)
+    check_targets(cfg, str(config_path))
     model: GAN = hydra.utils.instantiate(cfg.model)
-    try:
-        with torch.serialization.safe_globals(_HPARAM_GLOBALS):
-            checkpoint = torch.load(ckpt_path, map_location="cpu", weights_only=True)
-    except Exception as error:  # a truncated file, or one that would need arbitrary code to unpickle
-        raise DataError(f"cannot read checkpoint {ckpt_path}: {error}") from error
-    if "state_dict" not in checkpoint:
-        raise DataError(f"{ckpt_path} is not a Lightning checkpoint of `gan.run` (it has no state_dict).")
+    checkpoint = read_checkpoint(ckpt_path)
+    check_fits(model, checkpoint, ckpt_path)
     model.load_state_dict(checkpoint["state_dict"])
     return model.to(device).eval(), cfg
+
+
+def read_checkpoint(path: str | Path) -> dict:
+    """A `gan.run` checkpoint read with `weights_only=True` (tensors and plain data only), or one clear error."""
+    path = Path(path).expanduser()
+    if not path.is_file():
+        raise DataError(f"checkpoint {path} does not exist; give the path of a .ckpt file, e.g. <run>/checkpoints/last.ckpt.")
+    try:
+        with torch.serialization.safe_globals(_HPARAM_GLOBALS):
+            checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:  # a truncated file, or one that would need arbitrary code to unpickle
+        reason = str(error).strip().splitlines()[0][:200] if str(error).strip() else type(error).__name__
+        raise DataError(
+            f"cannot read checkpoint {path} ({reason}): it is truncated, damaged or not a checkpoint of `gan.run`. "
+            "Use another one (e.g. a best-*.ckpt beside it) or start the run anew; nothing was changed."
+        ) from None
+    if not isinstance(checkpoint, dict) or "state_dict" not in checkpoint:
+        raise DataError(f"{path} is not a Lightning checkpoint of `gan.run` (it has no state_dict).")
+    return checkpoint
+
+
+def check_fits(model: torch.nn.Module, checkpoint: dict, path: str | Path) -> None:
+    """One clear error when a checkpoint's weights belong to another model or other sizes."""
+    expected = model.state_dict()
+    saved = checkpoint["state_dict"]
+    missing = [k for k in expected if k not in saved]
+    extra = [k for k in saved if k not in expected]
+    resized = [k for k in expected if k in saved and tuple(saved[k].shape) != tuple(expected[k].shape)]
+    if missing or extra or resized:
+        first = (missing or extra or resized)[0]
+        detail = (
+            f"{len(missing)} weights missing, {len(extra)} unexpected, {len(resized)} of another shape "
+            f"(e.g. {first}"
+            + (f": {tuple(saved[first].shape)} saved, {tuple(expected[first].shape)} here" if first in resized else "")
+            + ")"
+        )
+        raise DataError(
+            f"checkpoint {path} does not fit this model: {detail}. It was trained with another model or sizes; "
+            "use the recipe it was trained with (`resume=<its run folder>` or the same model=/data= choices)."
+        )

@@ -15,23 +15,21 @@
 `train(cfg)` is the plain function behind it; tests and sweepers call it and get the final metrics back.
 """
 
+import importlib.util
 import json
+import logging
 import sys
 import time
 from pathlib import Path
 
 import hydra
-import pytorch_lightning as pl
 from hydra.core.hydra_config import HydraConfig
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.errors import InstantiationException
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf, open_dict
-from pytorch_lightning.loggers import TensorBoardLogger
-from pytorch_lightning.utilities.exceptions import SIGTERMException
 
-from gan.callbacks.safety import TrainingStepLimit
-from gan.callbacks.sweep import log_final_hparams, run_hparams
+from gan.config import check_run_keys, check_targets, relocate
 from gan.errors import ConfigError, DataError, GanError
 
 CONFIG_DIR = str(Path(__file__).resolve().parent / "conf") if (Path(__file__).parent / "conf").is_dir() else str(
@@ -39,6 +37,8 @@ CONFIG_DIR = str(Path(__file__).resolve().parent / "conf") if (Path(__file__).pa
 )  # conf/ sits beside the package in a checkout and inside it in a wheel
 # Overrides that say where a run is, not what it is: never replayed onto a resumed recipe.
 PLACE_KEYS = ("resume", "ckpt_path", "paths.output_dir")
+# Optional extras: an override naming the first needs the module of the second, installed by the third.
+EXTRAS = (("optuna", "hydra_plugins.hydra_optuna_sweeper", "optuna"), ("slurm", "hydra_plugins.hydra_submitit_launcher", "slurm"))
 
 
 def _instantiate_all(group: DictConfig | None) -> list:
@@ -64,17 +64,22 @@ def resolve_resume(cfg: DictConfig) -> DictConfig:
 
     Key overrides given with `resume` (e.g. `trainer.max_epochs=100` to train longer) apply on top of
     the saved recipe; a different group choice (`model=...`) would be another run, so it is refused.
+    The folder may have been moved or copied: every path of the recipe is re-derived from where it is now.
     """
     if not cfg.get("resume"):
         return cfg
-    run_dir = Path(cfg.resume).expanduser()
+    run_dir = Path(cfg.resume).expanduser().absolute()
     ckpt, saved = run_dir / "checkpoints" / "last.ckpt", run_dir / "config.yaml"
     if not ckpt.is_file() or not saved.is_file():
         raise DataError(
-            f"resume={run_dir}: expected a run folder of `python -m gan.run` with config.yaml and "
+            f"resume={cfg.resume}: expected a run folder of `python -m gan.run` with config.yaml and "
             "checkpoints/last.ckpt (e.g. outputs/runs/gaussian-gaussian/<date>); for a single file use ckpt_path=."
         )
-    recipe = OmegaConf.load(saved)
+    try:
+        recipe = relocate(OmegaConf.load(saved), str(run_dir))
+    except Exception as error:  # noqa: BLE001 - YAML errors come in many types
+        raise DataError(f"cannot read {saved} ({type(error).__name__}); is it the config.yaml gan.run wrote?") from None
+    check_targets(recipe, str(saved))
     choices = _hydra_node().runtime.choices if _hydra_node() is not None else {}
     for override in OverridesParser.create().parse_overrides(_task_overrides()):
         key = override.key_or_group
@@ -95,20 +100,27 @@ def resolve_resume(cfg: DictConfig) -> DictConfig:
     return recipe
 
 
-def train(cfg: DictConfig) -> dict[str, float]:
-    """Fit the configured model on the configured data; write and return the final metrics."""
-    cfg = resolve_resume(cfg)
-    if cfg.get("seed") is not None:
-        pl.seed_everything(cfg.seed, workers=True)
-    output_dir = Path(cfg.paths.output_dir)
-    output_dir.mkdir(parents=True, exist_ok=True)
-    recipe = OmegaConf.masked_copy(cfg, [key for key in cfg if key != "hydra"])
-    OmegaConf.save(recipe, output_dir / "config.yaml", resolve=True)  # the exact recipe of this run, resolved
+def _build(cfg: DictConfig):
+    """(model, datamodule, loggers, trainer) from the config, checking what can be checked before any write."""
+    import pytorch_lightning as pl
 
+    from gan.callbacks.safety import TrainingStepLimit
+    from gan.checkpoint import check_fits, read_checkpoint
+
+    if cfg.get("seed") is not None:
+        pl.seed_everything(cfg.seed, workers=True, verbose=False)
     # Plain lists and dicts as arguments (not OmegaConf containers): hyperparameters in checkpoints must
     # unpickle under `torch.load(weights_only=True)`, which Lightning uses when resuming.
     model = hydra.utils.instantiate(cfg.model, _convert_="all")  # first: its checks name the keys a user sets
     datamodule = hydra.utils.instantiate(cfg.data, _convert_="all")
+    if hasattr(datamodule, "check"):
+        datamodule.check()  # missing data files are reported now, before a run folder exists
+    start_step = 0
+    if cfg.get("ckpt_path"):
+        checkpoint = read_checkpoint(cfg.ckpt_path)
+        check_fits(model, checkpoint, cfg.ckpt_path)
+        start_step = int(checkpoint.get("global_step", 0))
+        del checkpoint
     loggers = _instantiate_all(cfg.get("logger"))
     trainer: pl.Trainer = hydra.utils.instantiate(
         cfg.trainer,
@@ -116,16 +128,70 @@ def train(cfg: DictConfig) -> dict[str, float]:
         logger=loggers or False,
         max_steps=-1,  # `trainer.max_steps` counts training steps and is enforced by TrainingStepLimit
     )
+    trainer.gan_start_step = start_step  # Lightning's global_step the run starts from (0 for a new run)
+    return model, datamodule, loggers, trainer
+
+
+def _make_run_folder(cfg: DictConfig, recipe: DictConfig) -> tuple[Path, logging.Handler]:
+    """Creates the run folder with config.yaml, .hydra/ and run.log; one clear error if it cannot be written."""
+    output_dir = Path(cfg.paths.output_dir)
+    record = output_dir / (f".hydra/resumed-{time.strftime('%Y-%m-%d_%H-%M-%S')}" if cfg.get("resume") else ".hydra")
+    try:
+        record.mkdir(parents=True, exist_ok=True)
+        OmegaConf.save(recipe, output_dir / "config.yaml", resolve=True)  # the exact recipe of this run, resolved
+        node = _hydra_node()
+        if node is not None:  # Hydra's own record, as it would write it: the composed config, its node, overrides
+            OmegaConf.save(OmegaConf.masked_copy(cfg, [k for k in cfg if k != "hydra"]), record / "config.yaml")
+            OmegaConf.save(OmegaConf.create({"hydra": node}), record / "hydra.yaml")
+            OmegaConf.save(OmegaConf.create(_task_overrides()), record / "overrides.yaml")
+        handler = logging.FileHandler(output_dir / "run.log")
+    except OSError as error:
+        raise DataError(
+            f"cannot write the run folder {output_dir} ({error.strerror or error}); choose a writable place with "
+            "paths.output_dir=... or run from a folder you can write to."
+        ) from None
+    handler.setFormatter(logging.Formatter("[%(asctime)s][%(name)s][%(levelname)s] - %(message)s"))
+    logging.getLogger().addHandler(handler)
+    return output_dir, handler
+
+
+def train(cfg: DictConfig) -> dict[str, float]:
+    """Fit the configured model on the configured data; write and return the final metrics.
+
+    Every check runs before the run folder is made, so a config or data error creates nothing.
+    """
+    cfg = resolve_resume(cfg)
+    check_run_keys(cfg)
+    with open_dict(cfg):  # resolved once: `${now:...}` must name one folder for the whole run
+        cfg.paths.output_dir = str(Path(cfg.paths.output_dir).expanduser().absolute())
+    recipe = OmegaConf.masked_copy(cfg, [key for key in cfg if key != "hydra"])
+    model, datamodule, loggers, trainer = _build(cfg)
+    output_dir, log_file = _make_run_folder(cfg, recipe)
+    try:
+        return _fit(cfg, recipe, model, datamodule, loggers, trainer, output_dir)
+    finally:
+        logging.getLogger().removeHandler(log_file)
+        log_file.close()
+
+
+def _fit(cfg, recipe, model, datamodule, loggers, trainer, output_dir: Path) -> dict[str, float]:
+    from pytorch_lightning.loggers import TensorBoardLogger
+
+    from gan.callbacks.sweep import log_final_hparams, run_hparams
+
     for logger in loggers:
         logger.log_hyperparams(OmegaConf.to_container(recipe, resolve=True))
-
     start = time.perf_counter()
-    trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
+    trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"), weights_only=True)
     metrics = {k: float(v) for k, v in trainer.callback_metrics.items() if v.numel() == 1}
     metrics.update(model.evaluate())
     metrics["train_time_s"] = time.perf_counter() - start
     # from the trainer: after ddp_spawn the model in this process is no longer attached to it
     steps = metrics["training_steps"] = trainer.global_step // (model.hparams.d_steps + model.hparams.g_steps)
+    if cfg.get("ckpt_path") and trainer.global_step == trainer.gan_start_step:
+        _say(f"{cfg.get('resume') or cfg.ckpt_path} is already complete at training step {steps} (trainer.max_steps="
+             f"{cfg.trainer.get('max_steps')}, trainer.max_epochs={cfg.trainer.get('max_epochs')}): nothing was trained. "
+             "Raise trainer.max_steps or trainer.max_epochs to train longer.")
     if trainer.is_global_zero:
         (output_dir / "metrics.json").write_text(json.dumps(metrics, indent=2, sort_keys=True) + "\n")
         for logger in loggers:  # TensorBoard's HParams tab: this run's hyperparameters beside its final figures
@@ -135,13 +201,31 @@ def train(cfg: DictConfig) -> dict[str, float]:
     return metrics
 
 
+def _say(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+def _interrupted(cfg: DictConfig) -> str:
+    """What a Ctrl-C that stopped the run at once leaves, and how to go on."""
+    output_dir = Path(OmegaConf.select(cfg, "resume") or cfg.paths.output_dir)
+    last = output_dir / "checkpoints" / "last.ckpt"
+    if last.is_file():
+        return (f"error: interrupted; the last checkpoint {last} is kept. "
+                f"Continue with: python -m gan.run resume={output_dir}")
+    return "error: interrupted before any checkpoint was saved; nothing to resume. Run the command again to start."
+
+
 @hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="config")
 def main(cfg: DictConfig) -> float | None:
+    from pytorch_lightning.utilities.exceptions import SIGTERMException
+
     multirun = HydraConfig.get().mode == RunMode.MULTIRUN
     try:
         metrics = train(cfg)
     except SIGTERMException:
         raise SystemExit(1) from None  # GracefulStop has saved last.ckpt and said how to resume
+    except KeyboardInterrupt:  # a second Ctrl-C (the first one stops cleanly at a step boundary)
+        raise SystemExit(_interrupted(cfg)) from None
     except (GanError, InstantiationException) as error:
         # A problem the user can fix: say what it is and what to do, without a traceback wall.
         cause = error.__cause__ if isinstance(error, InstantiationException) and error.__cause__ else error
@@ -150,12 +234,41 @@ def main(cfg: DictConfig) -> float | None:
             raise SystemExit(message) from None
         # In a sweep one bad corner (a NaN at a high lr) must not end the others: record it, report NaN.
         print(message, file=sys.stderr, flush=True)
-        Path(HydraConfig.get().runtime.output_dir, "error.txt").write_text(message + "\n")
+        job_dir = Path(HydraConfig.get().runtime.output_dir)
+        (job_dir / "error.txt").write_text(message + "\n")
+        (job_dir / ".hydra").mkdir(exist_ok=True)  # the sweep summary lists the job by its overrides
+        OmegaConf.save(OmegaConf.create(_task_overrides()), job_dir / ".hydra" / "overrides.yaml")
         return float("nan")
     # Sweepers (Optuna) minimise or maximise the returned value: the run's main metric when it has one.
     monitor = cfg.model.get("monitor")
     return metrics.get(monitor) if monitor else None
 
 
+def _missing_extra(argv: list[str]) -> str | None:
+    """The install line for an optional extra that an override needs and that is not installed."""
+    for word, module, extra in EXTRAS:
+        if any(word in arg for arg in argv if "=" in arg) and not _installed(module):
+            return f'error: this command needs the optional `{extra}` extra; install it with: pip install -e ".[{extra}]"'
+    return None
+
+
+def _installed(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except ModuleNotFoundError:  # its parent package is missing too
+        return False
+
+
+def cli() -> None:
+    """`python -m gan.run`: Hydra's main, with one clear line for a missing extra or a Ctrl-C at start-up."""
+    message = _missing_extra(sys.argv[1:])
+    if message:
+        raise SystemExit(message)
+    try:
+        main()
+    except KeyboardInterrupt:
+        raise SystemExit("error: interrupted during start-up; nothing was written.") from None
+
+
 if __name__ == "__main__":
-    main()
+    cli()

@@ -12,6 +12,7 @@ import os
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import numpy as np
 import torch
 from PIL import Image
 from torch.utils.data import BatchSampler, DataLoader, Dataset, RandomSampler
@@ -39,12 +40,28 @@ def load_image(path: Path, image_size: int, channels: int) -> torch.Tensor:
         # JPEGs can decode at 1/2, 1/4, 1/8 scale directly: large frames cost a fraction to read.
         scale = image_size / min(img.size)
         img.draft("RGB" if channels == 3 else "L", (round(img.width * scale), round(img.height * scale)))
+        img = _to_8_bits(img)
         if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
             rgba = img.convert("RGBA")  # transparent parts become white rather than their hidden colours
             img = Image.alpha_composite(Image.new("RGBA", rgba.size, (255, 255, 255, 255)), rgba)
         img = img.convert("RGB" if channels == 3 else "L")
         img = TF.center_crop(TF.resize(img, image_size, antialias=True), image_size)
         return TF.pil_to_tensor(img)
+
+
+def _to_8_bits(img: Image.Image) -> Image.Image:
+    """High-bit-depth greyscale (16-bit PNG or TIFF: modes I;16*, I, F) scaled to 8 bits, not clipped.
+
+    Pillow's `convert("L")` clips such values at 255, so a 16-bit image would train as near-white. 16-bit
+    integers are scaled from [0, 65535] (wider ones from [0, their maximum]); floats from [0, 1] when they
+    lie there. 16-bit RGB PNGs already open as 8-bit RGB.
+    """
+    if not (img.mode.startswith("I") or img.mode == "F"):
+        return img
+    values = np.asarray(img, dtype=np.float64)
+    top = values.max(initial=0.0)
+    full_scale = (1.0 if top <= 1.0 else top) if img.mode == "F" else (65535.0 if top <= 65535 else top)
+    return Image.fromarray(np.clip(np.rint(values * (255.0 / full_scale)), 0, 255).astype(np.uint8), "L")
 
 
 def to_model_range(images: torch.Tensor) -> torch.Tensor:
@@ -100,6 +117,7 @@ class ImageFolderDataModule(ResumableDataModule):
         cache_bytes: int = 2 * 1024**3,
         num_workers: int = 2,
         missing_hint: str | None = None,
+        max_image_pixels: int | None = Image.MAX_IMAGE_PIXELS,
     ) -> None:
         super().__init__()
         if channels not in (1, 3):
@@ -110,15 +128,16 @@ class ImageFolderDataModule(ResumableDataModule):
         self.image_size, self.channels, self.batch_size = int(image_size), int(channels), int(batch_size)
         self.cache_bytes, self.num_workers, self.missing_hint = int(cache_bytes), int(num_workers), missing_hint
         self.sample_shape = (self.channels, self.image_size, self.image_size)  # what one D sample looks like
+        # Pillow refuses images past this many pixels as decompression bombs (a tiny file that decodes to GBs).
+        Image.MAX_IMAGE_PIXELS = None if max_image_pixels is None else int(max_image_pixels)
         self.dataset: Dataset | None = None
 
     def _missing(self, what: str) -> DataError:
         hint = f" {self.missing_hint}" if self.missing_hint else " Point data.root at a folder of images."
         return DataError(f"{what}.{hint}")
 
-    def setup(self, stage: str | None = None) -> None:
-        if self.dataset is not None:
-            return
+    def check(self) -> list[Path]:
+        """The image files under `root`; a missing or empty folder is reported before a run folder is made."""
         if not self.root.is_dir():
             raise self._missing(f"image folder {self.root} does not exist")
         files = find_images(self.root)
@@ -126,28 +145,48 @@ class ImageFolderDataModule(ResumableDataModule):
             raise self._missing(
                 f"image folder {self.root} holds no images ({', '.join(sorted(EXTENSIONS))}, searched recursively)"
             )
+        return files
+
+    def setup(self, stage: str | None = None) -> None:
+        if self.dataset is not None:
+            return
+        files = self.check()
         cache = len(files) * self.channels * self.image_size**2 <= self.cache_bytes
         with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:  # PIL decodes outside the GIL
             decoded = list(pool.map(lambda path: self._try_load(path, keep=cache), files))
-        good = [(path, image) for path, image in zip(files, decoded) if image is not None]  # image: tensor or True
+        good = [(path, image) for path, image in zip(files, decoded) if isinstance(image, (torch.Tensor, bool))]
         bad = [path for path, image in zip(files, decoded) if image is None]
+        bombs = [path for path, image in zip(files, decoded) if isinstance(image, Image.DecompressionBombError)]
         if bad:
             names = ", ".join(str(p.relative_to(self.root)) for p in bad[:5]) + (", ..." if len(bad) > 5 else "")
             log.warning("skipped %d unreadable or corrupt image file(s) of %d under %s: %s",
                         len(bad), len(files), self.root, names)
+        if bombs:
+            names = ", ".join(str(p.relative_to(self.root)) for p in bombs[:5]) + (", ..." if len(bombs) > 5 else "")
+            log.warning(
+                "skipped %d image(s) that Pillow refused as decompression bombs (over twice data.max_image_pixels=%d "
+                "pixels) under %s: %s. If you trust them, raise data.max_image_pixels (null: no limit), or shrink them.",
+                len(bombs), Image.MAX_IMAGE_PIXELS or 0, self.root, names)
         if not good:
-            raise self._missing(f"none of the {len(files)} image files under {self.root} can be read")
+            raise self._missing(
+                f"none of the {len(files)} image files under {self.root} can be read"
+                + (f" ({len(bombs)} are past Pillow's decompression-bomb limit: data.max_image_pixels=null allows "
+                   "them if you trust them)" if bombs else "")
+            )
         if cache:
             self.dataset = _CachedImages(torch.stack([image for _, image in good]))
         else:
             self.dataset = _ImageFiles([path for path, _ in good], self.image_size, self.channels)
         log.info("%d images from %s (%s)", len(good), self.root, "cached in memory" if cache else "decoded per item")
 
-    def _try_load(self, path: Path, keep: bool) -> torch.Tensor | bool | None:
-        """The decoded image (or True when not kept, to spare memory), or None for an unreadable file."""
+    def _try_load(self, path: Path, keep: bool) -> torch.Tensor | bool | Exception | None:
+        """The decoded image (or True when not kept, to spare memory); the error for a file too large to
+        decode safely; None for an unreadable file."""
         try:
             image = load_image(path, self.image_size, self.channels)
             return image if keep else True
+        except Image.DecompressionBombError as error:
+            return error
         except Exception:  # noqa: BLE001 - PIL raises many types for bad files; all mean "skip"
             return None
 

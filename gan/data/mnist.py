@@ -91,6 +91,15 @@ class MNISTDataModule(ResumableDataModule):
         self.sample_shape = (self.channels, self.image_size, self.image_size)
         self.train_images = self.train_labels = self.test_images = self.test_labels = None
 
+    def check(self) -> None:
+        """Raises the missing-files error now, before a run folder is made (files are decoded in `setup`)."""
+        if self.hparams.download:
+            return
+        folder = raw_folder(self.data_dir, self.dataset)
+        missing = [name for name in raw_files(self.dataset) if not (folder / name).is_file()]
+        if missing:
+            raise DataError(_missing_message(self.dataset, folder, missing))
+
     def setup(self, stage: str | None = None) -> None:
         if self.train_images is None:
             download = self.hparams.download  # torchvision skips files already there

@@ -85,6 +85,9 @@ class ResumableDataModule(pl.LightningDataModule):
     _train_loader: ResumableLoader | None = None
     _train_loader_state: dict | None = None
 
+    def check(self) -> None:
+        """Raises a DataError when the data cannot be there (missing files); cheap, called before a run starts."""
+
     def train_loader(self, dataset: Dataset, generator: torch.Generator, **kwargs) -> DataLoader:
         """The training DataLoader over `dataset`, all its randomness from `generator` (see `data_generator`)."""
         if self.trainer is not None and self.trainer.world_size > 1:

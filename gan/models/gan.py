@@ -14,6 +14,7 @@ import torch
 from torch import nn
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
+from gan.callbacks.safety import last_checkpoint_path
 from gan.errors import ConfigError, NonFiniteLossError
 from gan.losses import LOSSES
 
@@ -155,9 +156,18 @@ class GAN(pl.LightningModule):
             if not torch.isfinite(value):
                 raise NonFiniteLossError(
                     f"{name} became {value.item()} at training step {self.training_steps_done} "
-                    f"(epoch {self.current_epoch}). The run stopped; the last good checkpoint is kept. "
-                    "Try lower learning rates (model.g_lr, model.d_lr), or bf16 (trainer=gpu_bf16) instead of fp16."
+                    f"(epoch {self.current_epoch}). The run stopped; {self._what_is_kept()} "
+                    f"Try lower learning rates (model.g_lr, model.d_lr){self._precision_hint()}."
                 )
+
+    def _what_is_kept(self) -> str:
+        """Whether a checkpoint from before the failure exists: say what is true."""
+        last = last_checkpoint_path(self.trainer)
+        return f"{last} from before it is kept." if last.is_file() else "no checkpoint had been saved yet."
+
+    def _precision_hint(self) -> str:
+        precision = str(self.trainer.precision)
+        return ", or bf16 (trainer=gpu_bf16) instead of fp16" if precision.startswith("16") else ""
 
     @property
     def training_steps_done(self) -> int:
