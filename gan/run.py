@@ -18,6 +18,7 @@
 import importlib.util
 import json
 import logging
+import logging.handlers
 import sys
 import time
 from pathlib import Path
@@ -163,10 +164,17 @@ def train(cfg: DictConfig) -> dict[str, float]:
     cfg = resolve_resume(cfg)
     check_run_keys(cfg)
     with open_dict(cfg):  # resolved once: `${now:...}` must name one folder for the whole run
-        cfg.paths.output_dir = str(Path(cfg.paths.output_dir).expanduser().absolute())
+        cfg.paths.output_dir = str(Path(str(cfg.paths.output_dir)).expanduser().absolute())
     recipe = OmegaConf.masked_copy(cfg, [key for key in cfg if key != "hydra"])
-    model, datamodule, loggers, trainer = _build(cfg)
-    output_dir, log_file = _make_run_folder(cfg, recipe)
+    early = logging.handlers.BufferingHandler(capacity=10_000)  # what is logged before run.log can exist
+    logging.getLogger().addHandler(early)
+    try:
+        model, datamodule, loggers, trainer = _build(cfg)
+        output_dir, log_file = _make_run_folder(cfg, recipe)
+    finally:
+        logging.getLogger().removeHandler(early)
+    for record in early.buffer:
+        log_file.handle(record)
     try:
         return _fit(cfg, recipe, model, datamodule, loggers, trainer, output_dir)
     finally:
@@ -201,6 +209,12 @@ def _fit(cfg, recipe, model, datamodule, loggers, trainer, output_dir: Path) -> 
     return metrics
 
 
+def _is_signal_stop(error: BaseException) -> bool:
+    """Lightning's SIGTERM stop (Lightning is imported only once a run needs it)."""
+    exceptions = sys.modules.get("pytorch_lightning.utilities.exceptions")
+    return exceptions is not None and isinstance(error, exceptions.SIGTERMException)
+
+
 def _say(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
 
@@ -217,16 +231,16 @@ def _interrupted(cfg: DictConfig) -> str:
 
 @hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="config")
 def main(cfg: DictConfig) -> float | None:
-    from pytorch_lightning.utilities.exceptions import SIGTERMException
-
     multirun = HydraConfig.get().mode == RunMode.MULTIRUN
     try:
         metrics = train(cfg)
-    except SIGTERMException:
-        raise SystemExit(1) from None  # GracefulStop has saved last.ckpt and said how to resume
     except KeyboardInterrupt:  # a second Ctrl-C (the first one stops cleanly at a step boundary)
         raise SystemExit(_interrupted(cfg)) from None
-    except (GanError, InstantiationException) as error:
+    except Exception as error:
+        if _is_signal_stop(error):
+            raise SystemExit(1) from None  # GracefulStop has saved last.ckpt and said how to resume
+        if not isinstance(error, (GanError, InstantiationException)):
+            raise
         # A problem the user can fix: say what it is and what to do, without a traceback wall.
         cause = error.__cause__ if isinstance(error, InstantiationException) and error.__cause__ else error
         message = f"error: {cause}"

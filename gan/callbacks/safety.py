@@ -60,6 +60,8 @@ class GracefulStop(pl.Callback):
         self._restore_ctrl_c()  # Lightning skips the teardown hooks when a run ends by an exception
         # Only a signal stop is saved: it happens between steps. A crash or a second Ctrl-C may leave a
         # half-done step (D updated, G not), and a NaN loss means the weights are not worth keeping.
+        if isinstance(exception, KeyboardInterrupt):
+            _say_what_is_kept(last_checkpoint_path(trainer))
         if not isinstance(exception, SIGTERMException):
             return
         path = last_checkpoint_path(trainer)
@@ -75,6 +77,16 @@ def _say_how_to_resume(trainer: pl.Trainer, pl_module, path: Path) -> None:
         file=sys.stderr,
         flush=True,
     )
+
+
+@rank_zero_only
+def _say_what_is_kept(path: Path) -> None:
+    """After a second Ctrl-C (no checkpoint of the half-done step): what is kept and how to go on."""
+    if path.is_file():
+        print(f"Aborted by a second Ctrl-C; the last checkpoint {path} is kept.\n"
+              f"Continue with: python -m gan.run resume={path.parent.parent}", file=sys.stderr, flush=True)
+    else:
+        print("Aborted by a second Ctrl-C before any checkpoint was saved; nothing to resume.", file=sys.stderr, flush=True)
 
 
 class TrainingStepLimit(pl.Callback):

@@ -1,0 +1,221 @@
+"""What a user can get wrong: each mistake ends with one `error:` line, creates nothing and loses nothing saved.
+
+Also: run folders are self-contained (a moved run resumes into itself), the sweep as users type it, saved configs
+that would run foreign code, high-bit-depth images, and the messages of stops (NaN, double Ctrl-C, a finished run).
+"""
+
+import shutil
+import signal
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import pytorch_lightning as pl
+import torch
+import yaml
+from hydra.core.global_hydra import GlobalHydra
+from PIL import Image
+
+import gan.run
+from gan.data.image_folder import load_image
+
+# A few steps of the Gaussian GAN on small sets: a run takes a second or two.
+QUICK = ["data.steps_per_epoch=4", "data.sample_size=50", "model.eval_samples=500", "logger=none",
+         "callbacks.gaussian_monitor.print_status=false"]
+
+
+def run_main(monkeypatch, cwd: Path, *argv: str):
+    """`python -m gan.run <argv>` in this process, from `cwd`, as a user types it (no test-only overrides)."""
+    GlobalHydra.instance().clear()
+    monkeypatch.chdir(cwd)
+    monkeypatch.setattr(sys, "argv", ["gan.run", *argv])
+    try:
+        return gan.run.cli()
+    finally:
+        GlobalHydra.instance().clear()
+
+
+def snapshot(root: Path) -> dict[str, tuple[int, int]]:
+    """Every file and folder under `root` with its size and modification time."""
+    return {str(p.relative_to(root)): (p.stat().st_size, p.stat().st_mtime_ns) for p in sorted(root.rglob("*"))}
+
+
+@pytest.fixture
+def trained(monkeypatch, tmp_path) -> Path:
+    """A finished 4-step run in `<tmp>/work/done`."""
+    work = tmp_path / "work"
+    work.mkdir()
+    run_main(monkeypatch, work, *QUICK, "trainer.max_steps=4", "paths.output_dir=done")
+    assert (work / "done" / "checkpoints" / "last.ckpt").is_file()
+    return work / "done"
+
+
+def test_the_readme_sweep_runs_as_typed_and_groups_by_model_and_data(monkeypatch, tmp_path):
+    """No hydra.sweep.dir given: the sweep folder is named from the group choices, as users get it."""
+    run_main(monkeypatch, tmp_path, "-m", "model.g_lr=1e-4,2e-4", *QUICK, "trainer.max_steps=2")
+    (sweep,) = (tmp_path / "outputs" / "multirun" / "gaussian-gaussian").iterdir()
+    jobs = sorted(p.name for p in sweep.iterdir() if p.is_dir())
+    assert len(jobs) == 2 and "model.g_lr=0.0001" in jobs[0] and "model.g_lr=0.0002" in jobs[1]
+    for job in jobs:  # one job, one folder: its record and its run.log beside its checkpoints
+        assert {".hydra", "run.log", "config.yaml", "metrics.json", "checkpoints"} <= {p.name for p in (sweep / job).iterdir()}
+    assert (sweep / "summary.csv").is_file()
+
+
+def test_a_moved_run_resumes_into_its_new_folder_only(monkeypatch, trained):
+    work = trained.parent
+    trained.rename(work / "moved")
+    before = snapshot(work)
+    run_main(monkeypatch, work, "resume=moved", "trainer.max_steps=8")
+    assert not (work / "done").exists(), "resuming the moved run wrote into its old folder"
+    written = set(snapshot(work)) - set(before)
+    assert written and all(name.startswith("moved/") for name in written), written
+    step = torch.load(work / "moved/checkpoints/last.ckpt", weights_only=True)["global_step"]
+    assert step == 8 * (3 + 3)  # 8 training steps of 3 D and 3 G updates: continued, into the moved folder
+    saved = yaml.safe_load((work / "moved" / "config.yaml").read_text())
+    assert saved["callbacks"]["last_checkpoint"]["dirpath"] == str(work / "moved" / "checkpoints")
+
+
+def test_one_run_one_folder_with_output_dir(monkeypatch, tmp_path):
+    run_main(monkeypatch, tmp_path, *QUICK, "trainer.max_steps=1", "paths.output_dir=X")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["X"]  # no outputs/ with Hydra's files elsewhere
+    assert {".hydra", "run.log", "config.yaml", "metrics.json"} <= {p.name for p in (tmp_path / "X").iterdir()}
+    assert (tmp_path / "X" / ".hydra" / "overrides.yaml").is_file() and (tmp_path / "X" / "run.log").stat().st_size > 0
+
+
+def _truncate(path: Path) -> None:
+    path.write_bytes(path.read_bytes()[:5000])
+
+
+# (command line, text the error line must hold); {run} is a finished run, {copy} a copy of it, {work} the cwd.
+BAD_INPUTS = [
+    (["seed=abc"], "seed='abc'"),
+    (["seed=-5"], "seed=-5"),
+    (["trainer.max_steps=abc"], "trainer.max_steps='abc'"),
+    (["trainer.max_steps=-5"], "trainer.max_steps=-5"),
+    (["trainer.max_steps=0"], "trainer.max_steps=0"),
+    (["model.d_steps=1.5"], "model.d_steps=1.5"),
+    (["model.d_lr=abc"], "model.d_lr='abc'"),
+    (["model.discriminator.preprocess=quantiles"], "model.discriminator.preprocess='quantiles'"),
+    (["resume=outputs/runs/nope"], "resume=outputs/runs/nope"),
+    (["resume={copy}", "seed=abc"], "seed='abc'"),
+    (["ckpt_path={work}/missing.ckpt"], "missing.ckpt does not exist"),
+    (["ckpt_path={copy}/checkpoints/last.ckpt", "truncate"], "cannot read checkpoint"),
+    (["resume={copy}", "truncate"], "cannot read checkpoint"),
+    (["ckpt_path={run}/checkpoints/last.ckpt", "model.generator.hidden_sizes=[7,7]"], "does not fit this model"),
+    (["paths.output_dir={work}/a_file/run"], "cannot write the run folder"),
+]
+
+
+@pytest.mark.parametrize("argv, says", BAD_INPUTS, ids=[" ".join(a) for a, _ in BAD_INPUTS])
+def test_bad_input_ends_with_one_error_line_and_changes_nothing(monkeypatch, capsys, trained, argv, says):
+    work = trained.parent
+    copy = work / "copy"
+    shutil.copytree(trained, copy)
+    (work / "a_file").write_text("a file where a folder would go: writing under it fails like a read-only folder\n")
+    if "truncate" in argv:
+        argv = [a for a in argv if a != "truncate"]
+        _truncate(copy / "checkpoints" / "last.ckpt")
+    argv = [a.format(run=trained, copy=copy, work=work) for a in argv]
+    before = snapshot(work)
+    capsys.readouterr()
+    quick = [] if any(a.startswith("resume=") for a in argv) else QUICK  # a resume keeps its saved recipe
+    with pytest.raises(SystemExit) as stop:
+        run_main(monkeypatch, work, *quick, *argv)
+    message = str(stop.value)
+    assert message.startswith("error: ") and "\n" not in message and says in message, message
+    assert "Traceback" not in capsys.readouterr().err
+    assert snapshot(work) == before, "a failed start wrote or changed files"
+
+
+def test_missing_optional_extra_says_how_to_install(monkeypatch, tmp_path):
+    monkeypatch.setattr(gan.run, "_installed", lambda module: False)
+    with pytest.raises(SystemExit) as stop:
+        run_main(monkeypatch, tmp_path, "-m", "hparams_search=gaussian_optuna")
+    assert str(stop.value) == 'error: this command needs the optional `optuna` extra; install it with: pip install -e ".[optuna]"'
+    assert not any(tmp_path.iterdir())
+
+
+def test_saved_config_with_foreign_target_is_refused_everywhere(monkeypatch, trained, tmp_path):
+    """A shared run folder whose config.yaml names `builtins.open` must not run it (it emptied a file)."""
+    from gan.evaluate import main as evaluate_main
+    from gan.sample import main as sample_main
+
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious\n")
+    config = yaml.safe_load((trained / "config.yaml").read_text())
+    config["model"]["generator"] = {"_target_": "builtins.open", "file": str(victim), "mode": "w"}
+    (trained / "config.yaml").write_text(yaml.safe_dump(config))
+    before = snapshot(trained)
+    for command in (lambda: sample_main([str(trained)]), lambda: evaluate_main([str(trained)]),
+                    lambda: run_main(monkeypatch, trained.parent, f"resume={trained}", "trainer.max_steps=8")):
+        with pytest.raises(SystemExit) as stop:
+            command()
+        assert str(stop.value).startswith("error: ") and "builtins.open" in str(stop.value)
+        assert victim.read_text() == "precious\n" and snapshot(trained) == before
+
+
+def test_resume_refuses_a_checkpoint_that_needs_code_to_load(monkeypatch, trained):
+    """`weights_only`: a checkpoint holding a pickled object is refused before training touches anything."""
+    path = trained / "checkpoints" / "last.ckpt"
+    checkpoint = torch.load(path, weights_only=True)
+    checkpoint["payload"] = np.float64(1.0)  # needs numpy's unpickler: not weights-only data
+    torch.save(checkpoint, path)
+    before = snapshot(trained)
+    with pytest.raises(SystemExit) as stop:
+        run_main(monkeypatch, trained.parent, f"resume={trained}", "trainer.max_steps=8")
+    assert "cannot read checkpoint" in str(stop.value) and snapshot(trained) == before
+
+
+def test_resuming_a_finished_run_says_it_is_complete(monkeypatch, capsys, trained):
+    capsys.readouterr()
+    run_main(monkeypatch, trained.parent, f"resume={trained}", "trainer.max_steps=4")
+    assert "is already complete at training step 4" in capsys.readouterr().err
+
+
+def test_nan_before_any_checkpoint_says_so(monkeypatch, tmp_path):
+    with pytest.raises(SystemExit) as stop:
+        run_main(monkeypatch, tmp_path, *QUICK, "data.mean=inf", "trainer.max_steps=3", "paths.output_dir=nan_run")
+    message = str(stop.value)
+    assert "no checkpoint had been saved yet" in message and "kept" not in message
+    assert "bf16" not in message  # an fp32 run: no advice about 16-bit precision
+
+
+def test_double_ctrl_c_keeps_last_checkpoint_and_prints_resume(monkeypatch, capsys, tmp_path):
+    """A second Ctrl-C raises KeyboardInterrupt mid-step: nothing is saved over last.ckpt, and the user is told how to go on."""
+
+    class SecondCtrlC(pl.Callback):
+        def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
+            if pl_module.training_steps_done == 6:  # after the epoch-end save at step 4
+                raise KeyboardInterrupt
+
+    monkeypatch.setattr(gan.run, "_instantiate_all", _with_extra(gan.run._instantiate_all, SecondCtrlC()))
+    ctrl_c = signal.getsignal(signal.SIGINT)
+    try:
+        with pytest.raises(SystemExit):
+            run_main(monkeypatch, tmp_path, *QUICK, "trainer.max_steps=20", "paths.output_dir=run")
+    finally:
+        signal.signal(signal.SIGINT, ctrl_c)  # Lightning ignores Ctrl-C from a KeyboardInterrupt on
+    err = capsys.readouterr().err
+    assert f"Continue with: python -m gan.run resume={tmp_path / 'run'}" in err
+    assert torch.load(tmp_path / "run/checkpoints/last.ckpt", weights_only=True)["global_step"] == 4 * 6
+
+
+def _with_extra(instantiate_all, callback):
+    def wrapped(group):
+        built = instantiate_all(group)
+        is_callbacks = any(isinstance(c, pl.Callback) for c in built)
+        return [*built, callback] if is_callbacks else built
+
+    return wrapped
+
+
+def test_16_bit_images_are_scaled_not_clipped(tmp_path):
+    gradient = np.tile(np.linspace(0, 65535, 64).astype(np.uint16), (64, 1))  # left black, right white
+    Image.fromarray(gradient).save(tmp_path / "g16.png")  # a 16-bit greyscale PNG
+    assert Image.open(tmp_path / "g16.png").mode.startswith("I")
+    image = load_image(tmp_path / "g16.png", image_size=64, channels=1).float()
+    assert (image == 255).float().mean() < 0.05  # clipped, 97 % of pixels were white
+    assert abs(image.mean().item() - 127.5) < 3 and image[0, :, 0].max() < 10 and image[0, :, -1].min() > 245
+    rgb = load_image(tmp_path / "g16.png", image_size=64, channels=3)  # the same picture, as RGB
+    assert torch.equal(rgb[0], rgb[2]) and abs(rgb.float().mean().item() - 127.5) < 3
