@@ -219,3 +219,29 @@ def test_16_bit_images_are_scaled_not_clipped(tmp_path):
     assert abs(image.mean().item() - 127.5) < 3 and image[0, :, 0].max() < 10 and image[0, :, -1].min() > 245
     rgb = load_image(tmp_path / "g16.png", image_size=64, channels=3)  # the same picture, as RGB
     assert torch.equal(rgb[0], rgb[2]) and abs(rgb.float().mean().item() - 127.5) < 3
+
+
+def test_ctrl_c_during_start_up_is_one_line(monkeypatch, tmp_path):
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(gan.run, "_build", interrupted)  # while networks and data are being built
+    with pytest.raises(SystemExit) as stop:
+        run_main(monkeypatch, tmp_path, *QUICK)
+    assert str(stop.value).startswith("error: interrupted before any checkpoint was saved")
+    monkeypatch.setattr(gan.run, "main", interrupted)  # while Hydra composes the config
+    with pytest.raises(SystemExit) as stop:
+        run_main(monkeypatch, tmp_path, *QUICK)
+    assert str(stop.value) == "error: interrupted during start-up; nothing was written."
+    assert not any(tmp_path.iterdir())
+
+
+def test_decompression_bombs_are_named_with_the_key_that_allows_them(monkeypatch, tmp_path):
+    from gan.data.image_folder import ImageFolderDataModule
+    from gan.errors import DataError
+
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", Image.MAX_IMAGE_PIXELS)  # restored after the test
+    Image.fromarray(np.zeros((40, 40, 3), np.uint8)).save(tmp_path / "big.png")  # 1600 pixels
+    with pytest.raises(DataError, match="decompression bomb.*data.max_image_pixels"):
+        ImageFolderDataModule(str(tmp_path), image_size=32, max_image_pixels=100).setup()
+    ImageFolderDataModule(str(tmp_path), image_size=32, max_image_pixels=None).setup()  # allowed when trusted

@@ -170,8 +170,8 @@ class ImageFolderDataModule(ResumableDataModule):
         if not good:
             raise self._missing(
                 f"none of the {len(files)} image files under {self.root} can be read"
-                + (f" ({len(bombs)} are past Pillow's decompression-bomb limit: data.max_image_pixels=null allows "
-                   "them if you trust them)" if bombs else "")
+                + (f" ({len(bombs)} refused by Pillow as a decompression bomb, i.e. over twice data.max_image_pixels: "
+                   "raise it, or data.max_image_pixels=null, if you trust them)" if bombs else "")
             )
         if cache:
             self.dataset = _CachedImages(torch.stack([image for _, image in good]))
