@@ -104,6 +104,7 @@ def resolve_resume(cfg: DictConfig) -> DictConfig:
 def _build(cfg: DictConfig):
     """(model, datamodule, loggers, trainer) from the config, checking what can be checked before any write."""
     import pytorch_lightning as pl
+    from pytorch_lightning.strategies.launchers.subprocess_script import _SubprocessScriptLauncher
 
     from gan.callbacks.safety import TrainingStepLimit
     from gan.checkpoint import check_fits, read_checkpoint
@@ -130,21 +131,42 @@ def _build(cfg: DictConfig):
         max_steps=-1,  # `trainer.max_steps` counts training steps and is enforced by TrainingStepLimit
     )
     trainer.gan_start_step = start_step  # Lightning's global_step the run starts from (0 for a new run)
+    if isinstance(trainer.strategy.launcher, _SubprocessScriptLauncher) and not _is_launched_rank():
+        # DDP re-runs this command for each further rank: they must write into this run's folder, not a new one.
+        sys.argv.append(f"paths.output_dir={cfg.paths.output_dir}")
     return model, datamodule, loggers, trainer
 
 
-def _make_run_folder(cfg: DictConfig, recipe: DictConfig) -> tuple[Path, logging.Handler]:
-    """Creates the run folder with config.yaml, .hydra/ and run.log; one clear error if it cannot be written."""
+def _is_launched_rank() -> bool:
+    """True in a process Lightning started for a further DDP rank (it sets LOCAL_RANK or the cluster's rank)."""
+    from pytorch_lightning.utilities.rank_zero import rank_zero_only
+
+    return bool(getattr(rank_zero_only, "rank", 0))
+
+
+def _make_run_folder(cfg: DictConfig, recipe: DictConfig, record: bool = True) -> tuple[Path, logging.Handler]:
+    """Creates the run folder with config.yaml, .hydra/ and run.log; one clear error if it cannot be written.
+
+    Further DDP ranks (`record=False`) only log, to `run.rank<N>.log`: the first rank keeps the record.
+    """
     output_dir = Path(cfg.paths.output_dir)
-    record = output_dir / (f".hydra/resumed-{time.strftime('%Y-%m-%d_%H-%M-%S')}" if cfg.get("resume") else ".hydra")
+    hydra_dir = output_dir / (f".hydra/resumed-{time.strftime('%Y-%m-%d_%H-%M-%S')}" if cfg.get("resume") else ".hydra")
     try:
-        record.mkdir(parents=True, exist_ok=True)
+        output_dir.mkdir(parents=True, exist_ok=True)
+        if not record:
+            from pytorch_lightning.utilities.rank_zero import rank_zero_only
+
+            handler = logging.FileHandler(output_dir / f"run.rank{rank_zero_only.rank}.log")
+            handler.setFormatter(logging.Formatter("[%(asctime)s][%(name)s][%(levelname)s] - %(message)s"))
+            logging.getLogger().addHandler(handler)
+            return output_dir, handler
+        hydra_dir.mkdir(parents=True, exist_ok=True)
         OmegaConf.save(recipe, output_dir / "config.yaml", resolve=True)  # the exact recipe of this run, resolved
         node = _hydra_node()
         if node is not None:  # Hydra's own record, as it would write it: the composed config, its node, overrides
-            OmegaConf.save(OmegaConf.masked_copy(cfg, [k for k in cfg if k != "hydra"]), record / "config.yaml")
-            OmegaConf.save(OmegaConf.create({"hydra": node}), record / "hydra.yaml")
-            OmegaConf.save(OmegaConf.create(_task_overrides()), record / "overrides.yaml")
+            OmegaConf.save(OmegaConf.masked_copy(cfg, [k for k in cfg if k != "hydra"]), hydra_dir / "config.yaml")
+            OmegaConf.save(OmegaConf.create({"hydra": node}), hydra_dir / "hydra.yaml")
+            OmegaConf.save(OmegaConf.create(_task_overrides()), hydra_dir / "overrides.yaml")
         handler = logging.FileHandler(output_dir / "run.log")
     except OSError as error:
         raise DataError(
@@ -170,7 +192,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
     logging.getLogger().addHandler(early)
     try:
         model, datamodule, loggers, trainer = _build(cfg)
-        output_dir, log_file = _make_run_folder(cfg, recipe)
+        output_dir, log_file = _make_run_folder(cfg, recipe, record=not _is_launched_rank())
     finally:
         logging.getLogger().removeHandler(early)
     for record in early.buffer:

@@ -135,7 +135,7 @@ def test_sigterm_to_the_command_then_resume(make_cfg, tmp_path):
     """`python -m gan.run` killed with SIGTERM mid-run: exit 1, no traceback, a loadable last.ckpt; resume ends."""
     run_dir = tmp_path / "run"
     command = [sys.executable, "-m", "gan.run", *SMALL, "logger=none", "trainer.max_epochs=1000",
-               "++trainer.enable_progress_bar=false", f"hydra.run.dir={run_dir}"]
+               "++trainer.enable_progress_bar=false", f"paths.output_dir={run_dir}"]
     process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     last = run_dir / "checkpoints" / "last.ckpt"
     deadline = time.monotonic() + 120

@@ -75,7 +75,7 @@ def test_a_failing_job_does_not_end_the_sweep(monkeypatch, tmp_path):
 def test_single_run_error_is_one_line(monkeypatch, tmp_path):
     """Outside a sweep a user error (here a NaN loss) exits with its message alone, no traceback."""
     with pytest.raises(SystemExit) as stop:
-        run_main(monkeypatch, "data.mean=inf", *FAST, f"hydra.run.dir={tmp_path / 'run'}")
+        run_main(monkeypatch, "data.mean=inf", *FAST, f"paths.output_dir={tmp_path / 'run'}")
     assert str(stop.value).startswith("error: d_loss became nan at training step 1 (epoch 0).")
 
 
