@@ -232,7 +232,7 @@ def _fit(cfg, recipe, model, datamodule, loggers, trainer, output_dir: Path) -> 
 
 
 def _is_signal_stop(error: BaseException) -> bool:
-    """Lightning's SIGTERM stop (Lightning is imported only once a run needs it)."""
+    """Lightning's SIGTERM stop, a SystemExit (Lightning is imported only once a run needs it)."""
     exceptions = sys.modules.get("pytorch_lightning.utilities.exceptions")
     return exceptions is not None and isinstance(error, exceptions.SIGTERMException)
 
@@ -258,11 +258,11 @@ def main(cfg: DictConfig) -> float | None:
         metrics = train(cfg)
     except KeyboardInterrupt:  # a second Ctrl-C (the first one stops cleanly at a step boundary)
         raise SystemExit(_interrupted(cfg)) from None
-    except Exception as error:
-        if _is_signal_stop(error):
+    except SystemExit as stop:
+        if _is_signal_stop(stop):  # a SystemExit whose code is None (0): the run did not finish
             raise SystemExit(1) from None  # GracefulStop has saved last.ckpt and said how to resume
-        if not isinstance(error, (GanError, InstantiationException)):
-            raise
+        raise
+    except (GanError, InstantiationException) as error:
         # A problem the user can fix: say what it is and what to do, without a traceback wall.
         cause = error.__cause__ if isinstance(error, InstantiationException) and error.__cause__ else error
         message = f"error: {cause}"

@@ -245,3 +245,17 @@ def test_decompression_bombs_are_named_with_the_key_that_allows_them(monkeypatch
     with pytest.raises(DataError, match="decompression bomb.*data.max_image_pixels"):
         ImageFolderDataModule(str(tmp_path), image_size=32, max_image_pixels=100).setup()
     ImageFolderDataModule(str(tmp_path), image_size=32, max_image_pixels=None).setup()  # allowed when trusted
+
+
+def test_sampling_a_checkpoint_of_another_model_is_one_line(monkeypatch, trained, tmp_path):
+    from gan.evaluate import main as evaluate_main
+    from gan.sample import main as sample_main
+
+    other = tmp_path / "other"
+    other.mkdir()
+    run_main(monkeypatch, other, *QUICK, "trainer.max_steps=1", "paths.output_dir=run", "model.generator.hidden_sizes=[7,7]")
+    shutil.copy(other / "run/checkpoints/last.ckpt", trained / "checkpoints/last.ckpt")
+    for command in (sample_main, evaluate_main):
+        with pytest.raises(SystemExit) as stop:
+            command([str(trained)])
+        assert str(stop.value).startswith("error: checkpoint ") and "does not fit this model" in str(stop.value)

@@ -12,8 +12,6 @@ from pathlib import Path
 
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
-from torch.utils.tensorboard import SummaryWriter
-from torch.utils.tensorboard.summary import hparams
 
 SUMMARY_CSV = "summary.csv"
 # The recipe keys every run shows in the HParams tab, besides whatever its command line overrode.
@@ -39,6 +37,9 @@ def log_final_hparams(log_dir: str | Path, params: dict, metrics: dict[str, floa
     The metrics are logged as `final/<name>` scalars at the last step, which is what the HParams tab
     reads; Lightning's `log_hyperparams(params, metrics)` would put them at step 0 of the training curves.
     """
+    from torch.utils.tensorboard import SummaryWriter  # here: Hydra loads this module (SweepSummary) at start-up
+    from torch.utils.tensorboard.summary import hparams
+
     finite = {f"final/{k}": float(v) for k, v in metrics.items() if isinstance(v, (int, float)) and math.isfinite(v)}
     writer = SummaryWriter(log_dir=str(log_dir))
     try:
