@@ -35,6 +35,7 @@ class GANLoss:
         self.gp_weight, self.r1_gamma = float(gradient_penalty or 0.0), float(r1_gamma or 0.0)
         self.r1_every = int(r1_every)
         self.augment = DiffAugment(augment)
+        self.last_r1: torch.Tensor | None = None  # logged on the lazy updates between two R1 evaluations too
 
     def check(self, discriminator: nn.Module) -> None:
         """Refuses penalties on a D with BatchNorm: their per-sample input gradients mix the whole batch there."""
@@ -66,7 +67,9 @@ class GANLoss:
         if with_r1:
             r1 = self.r1_gamma / 2 * r1_penalty(real_logits, real)
             loss = loss + self.r1_every * r1
-            figures["train/r1"] = r1.detach()
+            self.last_r1 = r1.detach()
+        if self.r1_gamma and self.last_r1 is not None:
+            figures["train/r1"] = self.last_r1  # gamma/2 E||grad D(x)||^2 at the latest R1 update
         return loss, {"train/d_loss": loss.detach(), **figures}
 
     def g_loss(self, discriminator: nn.Module, fake: torch.Tensor, c: torch.Tensor | None = None
