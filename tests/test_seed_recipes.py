@@ -15,6 +15,7 @@ ADDED_OFF = {
     "model.r1_gamma": 0,
     "model.augment": None,
     "model.discriminator.spectral_norm": False,
+    "data.subset": None,
 }
 
 
