@@ -2,6 +2,7 @@
 every loss with every regulariser on the Gaussian GAN and the MNIST MLP GAN."""
 
 import math
+from types import SimpleNamespace
 
 import hydra
 import numpy as np
@@ -11,9 +12,14 @@ import torch
 
 from hydra.errors import HydraException
 
+from gan.callbacks import describe_discriminator
+from gan.callbacks.images import SampleGrid
 from gan.errors import ConfigError
 from gan.losses import LOSSES
+from gan.models.gan import GAN
+from gan.networks.mlp import MLPDiscriminator, MLPGenerator
 from gan.run import train
+from gan.sample import seeded_noise
 from tests.test_mnist import write_idx
 
 GAUSSIAN_TINY = ["data.sample_size=20", "data.sets_per_update=2", "model.eval_samples=50", "logger=none"]
@@ -135,3 +141,52 @@ def test_fast_dev_run_mnist_mlp(make_cfg, tiny_mnist, loss, regulariser):
     metrics = train(cfg)
     assert _finite(metrics, "train/d_loss", "train/g_loss", *_display_keys(loss))
     assert ("train/gp" in metrics) == (regulariser == "gradient_penalty")
+
+
+@pytest.mark.parametrize("override", ["model.augment=[translation,cutout]", 'model.augment="translation,cutout"'])
+def test_augment_list_and_quoted_string_give_one_policy(make_cfg, tmp_path, override):
+    model = hydra.utils.instantiate(make_cfg("model=vanilla", "data=mnist", override, data_dir=tmp_path).model,
+                                    _convert_="all")
+    assert model.loss.augment.policy == ("translation", "cutout")
+
+
+# ---- what callbacks and gan.sample ask the model ----------------------------------------------------
+def test_status_lines_show_what_the_loss_means():
+    probabilities = {"train/d_real": torch.tensor(0.7), "train/d_fake": torch.tensor(0.2)}
+    assert describe_discriminator(probabilities) == "D(x): 0.7000, D(G(z)): 0.2000"
+    critic = {"train/score_real": torch.tensor(1.5), "train/score_fake": torch.tensor(-0.5),
+              "train/wasserstein": torch.tensor(2.0)}
+    assert describe_discriminator(critic) == "score(x): 1.5000, score(G(z)): -0.5000, W estimate: 2.0000"
+
+
+def test_the_mnist_status_line_of_a_critic_shows_scores(make_cfg, tiny_mnist, capsys):
+    cfg = make_cfg("experiment=mnist_seed", *MLP_TINY, "model.loss=wgan", "model.gradient_penalty=10",
+                   "trainer.max_steps=1", data_dir=tiny_mnist)
+    train(cfg)
+    out = capsys.readouterr().out
+    assert "score(x): " in out and "W estimate: " in out and "D(x)" not in out
+
+
+class _NewImageVariant(GAN):
+    """A variant the callbacks have never heard of: it only says that it draws images."""
+
+    sample_kind = "images"
+
+
+def test_a_new_variant_gets_sample_grids_without_a_callback_edit(tmp_path):
+    model = _NewImageVariant(MLPGenerator(4, 1, 8, [8]), MLPDiscriminator(1, 8, [8]), torch.optim.Adam, torch.optim.Adam,
+                             g_lr=1e-3, d_lr=1e-3, latent_shape=[4], num_fixed=4)
+    trainer = SimpleNamespace(default_root_dir=str(tmp_path), loggers=[])
+    path = SampleGrid(num_samples=4, nrow=2).save(trainer, model, index=1, tb_step=0)
+    assert path is not None and path.is_file()
+    model.sample_kind = None  # a model that draws nothing a grid can show gets none
+    assert SampleGrid(num_samples=4, nrow=2).save(trainer, model, index=2, tb_step=0) is None
+
+
+def test_noise_is_drawn_in_one_place_and_seeded_as_before(make_cfg):
+    model = hydra.utils.instantiate(make_cfg(*GAUSSIAN_TINY).model, _convert_="all")
+    before = torch.rand((3, *model.hparams.latent_shape), generator=torch.Generator().manual_seed(5))  # the old seeded_noise
+    torch.testing.assert_close(seeded_noise(model, 3, 5), before, rtol=0, atol=0)
+    draws = model.draw(7, seed=2)
+    old_draw = model.generate(noise=torch.rand((1, 7, 1), generator=torch.Generator().manual_seed(2))).flatten()
+    torch.testing.assert_close(draws, old_draw, rtol=0, atol=0)
