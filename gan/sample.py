@@ -20,17 +20,11 @@ from torchvision.utils import make_grid, save_image
 from gan.checkpoint import find_checkpoint, load_model
 from gan.errors import ConfigError, GanError
 from gan.models.gan import GAN
-from gan.models.gaussian import GaussianGAN
-from gan.models.image import ImageGAN
 
 
 def seeded_noise(model: GAN, n: int, seed: int) -> torch.Tensor:
     """(n, *latent_shape) noise from the model's distribution, the same for the same seed on any machine."""
-    generator = torch.Generator().manual_seed(seed)
-    shape = (n, *model.hparams.latent_shape)
-    if model.hparams.noise == "uniform":
-        return torch.rand(shape, generator=generator)
-    return torch.randn(shape, generator=generator)
+    return model.sample_noise(n, device="cpu", generator=torch.Generator().manual_seed(seed))
 
 
 def interpolate(start: torch.Tensor, end: torch.Tensor, steps: int, spherical: bool) -> torch.Tensor:
@@ -45,7 +39,7 @@ def interpolate(start: torch.Tensor, end: torch.Tensor, steps: int, spherical: b
     return (torch.sin((1 - t) * omega) * start + torch.sin(t * omega) * end) / torch.sin(omega)
 
 
-def sample_images(model: ImageGAN, n: int, out: Path, seed: int, steps: int | None) -> list[Path]:
+def sample_images(model: GAN, n: int, out: Path, seed: int, steps: int | None) -> list[Path]:
     """Grid, individual PNGs and the tensor file; with `steps`, an interpolation strip of that many images."""
     images = model.generate(noise=seeded_noise(model, n, seed)).float().cpu()  # (n, C, H, W) in [-1, 1]
     nrow = math.ceil(math.sqrt(n))
@@ -66,7 +60,7 @@ def sample_images(model: ImageGAN, n: int, out: Path, seed: int, steps: int | No
     return written
 
 
-def sample_gaussian(model: GaussianGAN, n: int, out: Path, seed: int) -> list[Path]:
+def sample_gaussian(model: GAN, n: int, out: Path, seed: int) -> list[Path]:
     """`samples.csv` (one number a line) and `histogram.png` over the target density."""
     from gan.callbacks.gaussian import density_figure  # matplotlib only where it is needed
 
@@ -88,11 +82,14 @@ def sample(path: str | Path, n: int | None = None, out: str | Path | None = None
     out.mkdir(parents=True, exist_ok=True)
     if n is not None and n < 1:
         raise ConfigError(f"-n {n}: ask for at least one sample.")
-    if isinstance(model, GaussianGAN):
+    if model.sample_kind == "numbers":
         return sample_gaussian(model, n or 10_000, out, seed)
-    if isinstance(model, ImageGAN):
+    if model.sample_kind == "images":
         return sample_images(model, n or 64, out, seed, interpolate_steps)
-    raise ConfigError(f"{type(model).__name__} is neither an image GAN nor the Gaussian GAN; gan.sample cannot draw it.")
+    raise ConfigError(
+        f"{type(model).__name__} draws neither images nor numbers (its sample_kind is {model.sample_kind!r}); "
+        "gan.sample cannot draw it."
+    )
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -184,3 +184,17 @@ def test_short_training_logs_status_and_grids(make_cfg, tmp_path, capsys, one_th
     assert saved["training_steps"] == 200 and _finite(saved)
     out = capsys.readouterr().out
     assert "Epoch: [1/2], Batch Num: [50/100]" in out
+
+
+def test_subset_trains_on_the_first_images_only(fashion_dir):
+    dm = MNISTDataModule(fashion_dir, dataset="fashion_mnist", batch_size=4, subset=10)
+    dm.setup("fit")
+    full = MNISTDataModule(fashion_dir, dataset="fashion_mnist")
+    full.setup("fit")
+    assert torch.equal(dm.train_images, full.train_images[:10]) and len(dm.train_labels) == 10
+    assert sum(len(images) for images, _ in dm.train_dataloader()) == 10  # an epoch is the subset
+    assert len(dm.test_images) == 20  # the held-out split stays whole
+    with pytest.raises(ConfigError, match="data.subset=31: fashion_mnist has only 30 training images"):
+        MNISTDataModule(fashion_dir, dataset="fashion_mnist", subset=31).setup("fit")
+    with pytest.raises(ConfigError, match="data.subset=0"):
+        MNISTDataModule(fashion_dir, dataset="fashion_mnist", subset=0)

@@ -11,3 +11,18 @@ def tensorboard_writer(trainer):
         if isinstance(logger, TensorBoardLogger):
             return logger.experiment
     return None
+
+
+def describe_discriminator(metrics: dict) -> str:
+    """What D said in the last logged step, in the loss's own terms: D(x) and D(G(z)) when the loss makes them
+    probabilities (bce, minimax); the mean scores otherwise (lsgan: regressed to 1 and 0), plus the critic's
+    Wasserstein estimate for wgan and hinge. A sigmoid of a critic score would mean nothing."""
+    def value(key: str) -> str:
+        return f"{float(metrics[key]):.4f}" if key in metrics else "n/a"
+
+    if "train/d_real" in metrics:
+        return f"D(x): {value('train/d_real')}, D(G(z)): {value('train/d_fake')}"
+    text = f"score(x): {value('train/score_real')}, score(G(z)): {value('train/score_fake')}"
+    if "train/wasserstein" in metrics:
+        text += f", W estimate: {value('train/wasserstein')}"
+    return text

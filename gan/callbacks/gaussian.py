@@ -11,8 +11,7 @@ import pytorch_lightning as pl
 import torch
 from pytorch_lightning.utilities import rank_zero_only
 
-from gan.callbacks import tensorboard_writer
-from gan.models.gaussian import GaussianGAN
+from gan.callbacks import describe_discriminator, tensorboard_writer
 
 
 def density_figure(samples: torch.Tensor, mean: float, std: float, title: str) -> plt.Figure:
@@ -34,7 +33,8 @@ class GaussianMonitor(pl.Callback):
     """Prints the seed's status line and logs moments, histograms and density figures.
 
     Runs after each validation (every `trainer.check_val_every_n_epoch` epochs), so it reads the
-    `val/...` figures the model has just computed on its fixed evaluation draws.
+    `val/...` figures the model has just computed on its fixed evaluation draws. Acts on models whose samples
+    are numbers (`sample_kind == "numbers"`, the Gaussian GAN) and which say what they target.
     """
 
     def __init__(self, print_status: bool = True, figure_every_n_epochs: int = 3, final_png: str = "histogram.png"):
@@ -44,7 +44,7 @@ class GaussianMonitor(pl.Callback):
 
     @rank_zero_only
     def on_fit_start(self, trainer: pl.Trainer, pl_module) -> None:
-        if not isinstance(pl_module, GaussianGAN):
+        if pl_module.sample_kind != "numbers":
             return
         tb = tensorboard_writer(trainer)
         if tb is not None:  # one chart per moment with generated and target lines together
@@ -59,7 +59,7 @@ class GaussianMonitor(pl.Callback):
 
     @rank_zero_only
     def on_validation_epoch_end(self, trainer: pl.Trainer, pl_module) -> None:
-        if trainer.sanity_checking or not isinstance(pl_module, GaussianGAN):
+        if trainer.sanity_checking or pl_module.sample_kind != "numbers":
             return
         hp = pl_module.hparams
         targets = {"mean": hp.target_mean, "std": hp.target_std, "skew": 0.0, "kurtosis": 0.0}
@@ -69,7 +69,7 @@ class GaussianMonitor(pl.Callback):
         if self.print_status:
             print(
                 f"Epoch {step}: D loss {_f(metrics, 'train/d_loss')} "
-                f"(D(x) {_f(metrics, 'train/d_real')}, D(G(z)) {_f(metrics, 'train/d_fake')}) "
+                f"({describe_discriminator(metrics).replace(':', '')}) "
                 f"G loss {_f(metrics, 'train/g_loss')}; Real Dist [{hp.target_mean:g}, {hp.target_std:g}], "
                 f"Fake Dist [{_f(metrics, 'val/gen_mean')}, {_f(metrics, 'val/gen_std')}]",
                 flush=True,
@@ -85,9 +85,7 @@ class GaussianMonitor(pl.Callback):
 
     @rank_zero_only
     def on_fit_end(self, trainer: pl.Trainer, pl_module) -> None:
-        if not isinstance(pl_module, GaussianGAN):
-            return
-        if not self.final_png:
+        if pl_module.sample_kind != "numbers" or not self.final_png:
             return
         hp = pl_module.hparams
         samples = pl_module.draw(hp.eval_samples, seed=0)

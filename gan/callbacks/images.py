@@ -7,7 +7,6 @@ from pytorch_lightning.utilities import rank_zero_only
 from torchvision.utils import make_grid, save_image
 
 from gan.callbacks import tensorboard_writer
-from gan.models.image import ImageGAN
 
 
 class SampleGrid(pl.Callback):
@@ -49,7 +48,7 @@ class SampleGrid(pl.Callback):
 
     @rank_zero_only
     def save(self, trainer: pl.Trainer, pl_module, index: int, tb_step: int) -> Path | None:
-        if pl_module.fixed_noise.dim() < 2 or not isinstance(pl_module, ImageGAN):
+        if pl_module.fixed_noise.dim() < 2 or pl_module.sample_kind != "images":
             return None
         images = pl_module.generate(noise=pl_module.fixed_noise[: self.num_samples])  # eval mode, no grad
         grid = make_grid(images.float().cpu(), nrow=self.nrow, normalize=True, value_range=(-1, 1))

@@ -3,12 +3,15 @@
 import pytorch_lightning as pl
 from pytorch_lightning.utilities import rank_zero_only, rank_zero_warn
 
+from gan.callbacks import describe_discriminator
+
 
 class StatusLine(pl.Callback):
     """Every `every_n_batches` batches of an epoch (0, N, 2N, ...), prints the just-finished step's figures.
 
     Reads `train/d_loss`, `train/g_loss`, `train/d_real` (D(x)) and `train/d_fake` (D(G(z))) as the shared
-    loop logs them, in the layout of the seed's `Logger.display_status`. The loop logs every
+    loop logs them, in the layout of the seed's `Logger.display_status`; for losses whose D gives scores, not
+    probabilities (wgan, hinge, lsgan), the mean scores instead (see `describe_discriminator`). The loop logs every
     `trainer.log_every_n_steps` steps; with 1 (as experiment=mnist_seed sets) each line shows its own batch.
     """
 
@@ -27,13 +30,13 @@ class StatusLine(pl.Callback):
         if not self.every_n_batches or batch_idx % self.every_n_batches:
             return
         metrics = trainer.callback_metrics
-        if "train/d_real" not in metrics:
+        if "train/d_loss" not in metrics:
             return
-        value = {key: float(metrics[f"train/{key}"]) for key in ("d_loss", "g_loss", "d_real", "d_fake")}
+        value = {key: float(metrics[f"train/{key}"]) for key in ("d_loss", "g_loss")}
         print(
             f"Epoch: [{trainer.current_epoch}/{trainer.max_epochs}], "
             f"Batch Num: [{batch_idx}/{trainer.num_training_batches}]\n"
             f"Discriminator Loss: {value['d_loss']:.4f}, Generator Loss: {value['g_loss']:.4f}\n"
-            f"D(x): {value['d_real']:.4f}, D(G(z)): {value['d_fake']:.4f}",
+            f"{describe_discriminator(metrics)}",
             flush=True,
         )

@@ -71,17 +71,21 @@ class MNISTDataModule(ResumableDataModule):
         shuffle: bool = True,
         drop_last: bool = False,
         eval_batch_size: int = 1000,
+        subset: int | None = None,
         channels: int = 1,
         image_size: int = 28,
         num_classes: int = 10,
     ) -> None:
         """`channels`, `image_size` and `num_classes` are stated in the data config for model configs to
-        interpolate; they are checked here against what the dataset really is."""
+        interpolate; they are checked here against what the dataset really is. `subset`: train on the first
+        `subset` training images only (the same ones in every run; the test split stays whole)."""
         super().__init__()
         _dataset_class(dataset)
         for key, value in {"data.batch_size": batch_size, "data.eval_batch_size": eval_batch_size}.items():
             if int(value) < 1:
                 raise ConfigError(f"{key}={value}: must be a positive integer, e.g. 100.")
+        if subset is not None and int(subset) < 1:
+            raise ConfigError(f"data.subset={subset}: train on at least one image, e.g. data.subset=1000, or null for all.")
         for key, value in {"channels": channels, "image_size": image_size, "num_classes": num_classes}.items():
             if int(value) != SHAPE[key]:
                 raise ConfigError(f"data.{key}={value}, but {dataset} has {SHAPE[key]}; leave it at {SHAPE[key]}.")
@@ -105,6 +109,14 @@ class MNISTDataModule(ResumableDataModule):
             download = self.hparams.download  # torchvision skips files already there
             self.train_images, self.train_labels = load_split(self.data_dir, self.dataset, True, download)
             self.test_images, self.test_labels = load_split(self.data_dir, self.dataset, train=False)
+            subset = self.hparams.subset
+            if subset is not None:
+                if subset > len(self.train_images):
+                    raise ConfigError(
+                        f"data.subset={subset}: {self.dataset} has only {len(self.train_images)} training images; "
+                        "use fewer, or data.subset=null for all."
+                    )
+                self.train_images, self.train_labels = self.train_images[:subset], self.train_labels[:subset]
         device = self.trainer.strategy.root_device if self.trainer is not None else torch.device("cpu")
         if self.hparams.on_device and _fits(device, self.train_images, self.test_images):
             for name in ("train_images", "train_labels", "test_images", "test_labels"):

@@ -1,7 +1,8 @@
 """The one alternating D/G training loop that every GAN variant shares.
 
 Variants differ in networks (passed in built), data and losses, and override small hooks
-(`real_from_batch`, `evaluate`), never `training_step`.
+(`real_from_batch`, `condition_from_batch`, `evaluate`) and say what they draw (`sample_kind`), never
+`training_step`. What each player minimises is the `GANLoss` component (gan/game.py).
 """
 
 import random
@@ -16,9 +17,15 @@ from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from gan.callbacks.safety import last_checkpoint_path
 from gan.errors import ConfigError, NonFiniteLossError
-from gan.losses import LOSSES
+from gan.game import GANLoss
 
 NOISE = {"normal": torch.randn, "uniform": torch.rand}
+
+
+def draw_noise(kind: str, shape: Sequence[int], generator: torch.Generator | None = None,
+               device: torch.device | str | None = None) -> torch.Tensor:
+    """`shape` draws of the noise `kind` ("normal" or "uniform"): the one place noise is made."""
+    return NOISE[kind](tuple(shape), generator=generator, device=device)
 
 
 class GAN(pl.LightningModule):
@@ -29,6 +36,10 @@ class GAN(pl.LightningModule):
     one batch for the image GANs; Lightning's `global_step` counts optimizer steps, i.e.
     `d_steps + g_steps` per training step (see `training_steps_done`).
     """
+
+    # What the samples are, for callbacks and `gan.sample` to ask instead of inspecting the class:
+    # "images" (B, C, H, W) in [-1, 1], "numbers" (the Gaussian GAN's draws), None: nothing they know how to show.
+    sample_kind: str | None = None
 
     def __init__(
         self,
@@ -43,6 +54,10 @@ class GAN(pl.LightningModule):
         d_steps: int = 1,
         g_steps: int = 1,
         loss: str = "bce",
+        gradient_penalty: float | None = 0.0,
+        r1_gamma: float | None = 0.0,
+        r1_every: int = 16,
+        augment: str | Sequence[str] | None = None,
         num_fixed: int = 64,
         ema_decay: float | None = None,
         monitor: str | None = None,
@@ -51,7 +66,6 @@ class GAN(pl.LightningModule):
         """`monitor` names the run's main metric (logged by the variant), used for best checkpoints and sweeps."""
         super().__init__()
         _check_choice("model.noise", noise, NOISE)
-        _check_choice("model.loss", loss, LOSSES)
         for key, value in {"model.d_steps": d_steps, "model.g_steps": g_steps}.items():
             if int(value) < 1:
                 raise ConfigError(f"{key}={value}: each training step needs at least one update; use 1 or more.")
@@ -60,12 +74,18 @@ class GAN(pl.LightningModule):
                 raise ConfigError(f"{key}={value}: learning rates must be positive, e.g. {key}=2e-4.")
         if ema_decay is not None and not 0.0 < ema_decay < 1.0:
             raise ConfigError(f"model.ema_decay={ema_decay}: use a value in (0, 1) such as 0.999, or null for no EMA.")
+        self.loss = GANLoss(loss, gradient_penalty, r1_gamma, r1_every, augment)
+        self.loss.check(discriminator)
+        if self.loss.augment and self.sample_kind != "images":
+            raise ConfigError(
+                f"model.augment={augment}: DiffAugment transforms images, and {type(self).__name__} does not make "
+                "images; set model.augment=null."
+            )
         self.save_hyperparameters(ignore=["generator", "discriminator", "g_optimizer", "d_optimizer"])
         self.automatic_optimization = False  # the alternating D/G update below is the point of a GAN
         self.generator = generator
         self.discriminator = discriminator
         self.g_optimizer, self.d_optimizer = g_optimizer, d_optimizer
-        self.d_loss, self.g_loss = LOSSES[loss]
         self.generator_ema = (
             AveragedModel(generator, multi_avg_fn=partial(_ema_update, ema_decay), use_buffers=True)
             if ema_decay
@@ -77,9 +97,10 @@ class GAN(pl.LightningModule):
         self.register_buffer("fixed_noise", self.sample_noise(num_fixed, device="cpu"))
 
     # ---- noise and sampling -------------------------------------------------------------------
-    def sample_noise(self, n: int, device: torch.device | str | None = None) -> torch.Tensor:
-        """(n, *latent_shape) draws from the configured noise distribution."""
-        return NOISE[self.hparams.noise]((n, *self.hparams.latent_shape), device=device or self.device)
+    def sample_noise(self, n: int, device: torch.device | str | None = None,
+                     generator: torch.Generator | None = None) -> torch.Tensor:
+        """(n, *latent_shape) draws from the configured noise distribution; from `generator` when given."""
+        return draw_noise(self.hparams.noise, (n, *self.hparams.latent_shape), generator, device or self.device)
 
     @property
     def sampler(self) -> nn.Module:
@@ -102,54 +123,67 @@ class GAN(pl.LightningModule):
         """The real samples in a batch; image datasets give (images, labels)."""
         return batch[0] if isinstance(batch, (tuple, list)) else batch
 
+    def condition_from_batch(self, batch) -> torch.Tensor | None:
+        """The labels D(x, c) is conditioned on; None: an unconditional GAN (its networks ignore `c`)."""
+        return None
+
     def training_step(self, batch, batch_idx: int) -> None:
         d_opt, g_opt = self.optimizers()
-        real_slices = self.real_from_batch(batch).chunk(self.hparams.d_steps)
+        real_slices = self._split(self.real_from_batch(batch))
+        c_slices = self._split(self.condition_from_batch(batch))
         # The fakes are made once with their graph: the first D update sees them detached and the first
         # G update back-propagates through them; further updates draw fresh noise, as the seeds do.
         fake = self.generator(self.sample_noise(len(real_slices[0])))
 
-        for i, real in enumerate(real_slices):
+        first_d_update = self.training_steps_done * self.hparams.d_steps
+        for i, (real, c) in enumerate(zip(real_slices, c_slices)):
             if i == 0:
                 d_fake = fake.detach()
             else:
                 with torch.no_grad():
                     d_fake = self.generator(self.sample_noise(len(real)))
-            d_stats = self._d_step(d_opt, real, d_fake)
+            d_stats = self._d_step(d_opt, real, d_fake, c, first_d_update + i)
 
         for j in range(self.hparams.g_steps):
             g_fake = fake if j == 0 else self.generator(self.sample_noise(len(real_slices[0])))
-            g_loss = self._g_step(g_opt, g_fake)
+            g_stats = self._g_step(g_opt, g_fake, c_slices[0])
 
-        self._check_finite(d_stats["train/d_loss"], g_loss)
+        self._check_finite(d_stats["train/d_loss"], g_stats["train/g_loss"])
         # Lightning writes step values only every `log_every_n_steps` training steps and `self.log` costs
         # more than a whole Gaussian step: log just then (and on an epoch's last batch, for epoch-end readers).
         if self.training_steps_done % max(1, self.trainer.log_every_n_steps) == 0 or self.trainer.is_last_batch:
-            self.log_dict({**d_stats, "train/g_loss": g_loss}, prog_bar=True)
+            self.log_dict({**d_stats, **g_stats}, prog_bar=True)
 
-    def _d_step(self, d_opt, real: torch.Tensor, fake: torch.Tensor) -> dict[str, torch.Tensor]:
+    def _split(self, batch: torch.Tensor | None) -> list:
+        """`d_steps` slices of a batch, one per D update, sizes differing by at most one (None: d_steps Nones)."""
+        d_steps = self.hparams.d_steps
+        if batch is None:
+            return [None] * d_steps
+        if len(batch) < d_steps:
+            raise ConfigError(
+                f"a batch of {len(batch)} cannot feed model.d_steps={d_steps} discriminator updates a slice each; "
+                f"use a batch of at least {d_steps} (data.batch_size) or fewer model.d_steps."
+            )
+        return list(batch.tensor_split(d_steps))
+
+    def _d_step(self, d_opt, real: torch.Tensor, fake: torch.Tensor, c: torch.Tensor | None,
+                d_update: int) -> dict[str, torch.Tensor]:
         with self.toggled_optimizer(d_opt):  # only D's parameters get gradients
-            real_logits = self.discriminator(real)
-            fake_logits = self.discriminator(fake)
-            loss = self.d_loss(real_logits, fake_logits)
+            loss, figures = self.loss.d_loss(self.discriminator, real, fake, c, d_update)
             d_opt.zero_grad(set_to_none=True)
             self.manual_backward(loss)
             d_opt.step()
-        return {
-            "train/d_loss": loss.detach(),
-            "train/d_real": torch.sigmoid(real_logits.detach()).mean(),  # D(x), the seeds' status display
-            "train/d_fake": torch.sigmoid(fake_logits.detach()).mean(),  # D(G(z)) before this update
-        }
+        return figures  # D(x), D(G(z)) or the critic's scores, as before this update
 
-    def _g_step(self, g_opt, fake: torch.Tensor) -> torch.Tensor:
+    def _g_step(self, g_opt, fake: torch.Tensor, c: torch.Tensor | None) -> dict[str, torch.Tensor]:
         with self.toggled_optimizer(g_opt):  # D is only a critic here: no gradients for its weights
-            loss = self.g_loss(self.discriminator(fake))
+            loss, figures = self.loss.g_loss(self.discriminator, fake, c)
             g_opt.zero_grad(set_to_none=True)
             self.manual_backward(loss)
             g_opt.step()
         if self.generator_ema is not None:
             self.generator_ema.update_parameters(self.generator)
-        return loss.detach()
+        return figures
 
     def _check_finite(self, d_loss: torch.Tensor, g_loss: torch.Tensor) -> None:
         for name, value in (("d_loss", d_loss), ("g_loss", g_loss)):

@@ -3,11 +3,13 @@
 import torch
 
 from gan.metrics.gaussian import gaussian_report
-from gan.models.gan import GAN
+from gan.models.gan import GAN, draw_noise
 
 
 class GaussianGAN(GAN):
     """`GAN` whose samples are sets of draws; evaluated on `eval_samples` fresh draws against the target."""
+
+    sample_kind = "numbers"
 
     def __init__(self, *args, target_mean: float, target_std: float, eval_samples: int = 10_000, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -15,13 +17,8 @@ class GaussianGAN(GAN):
     def draw(self, n: int, seed: int | None = None) -> torch.Tensor:
         """(n,) generated numbers; the generator maps each noise draw on its own, so any n works."""
         generator = torch.Generator(device=self.device).manual_seed(seed) if seed is not None else None
-        noise_dim = self.hparams.latent_shape[-1]
-        shape = (1, n, noise_dim)
-        if self.hparams.noise == "uniform":
-            noise = torch.rand(shape, generator=generator, device=self.device)
-        else:
-            noise = torch.randn(shape, generator=generator, device=self.device)
-        return self.generate(noise=noise).flatten()
+        shape = (1, n, self.hparams.latent_shape[-1])  # one set of n draws, each of noise_dim numbers
+        return self.generate(noise=draw_noise(self.hparams.noise, shape, generator, self.device)).flatten()
 
     def evaluate(self, seed: int = 0) -> dict[str, float]:
         # A fixed evaluation seed: figures are comparable over time and do not disturb the training noise.

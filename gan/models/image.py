@@ -27,6 +27,8 @@ class ImageGAN(GAN):
     are comparable over time and training's noise stream is untouched) go into every figure.
     """
 
+    sample_kind = "images"
+
     def __init__(
         self,
         *args,

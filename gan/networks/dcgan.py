@@ -20,8 +20,17 @@ import torch
 from torch import nn
 
 from gan.errors import ConfigError
+from gan.networks import with_spectral_norm
 
 IMAGE_SIZES = (32, 64, 128)
+# D's normalisation after each hidden convolution. BatchNorm (the seed's) mixes the samples of a batch, which
+# breaks per-sample penalties (gradient penalty, R1); layer norm is GroupNorm with one group (over C, H, W).
+D_NORMS = {
+    "batch": nn.BatchNorm2d,
+    "none": lambda channels: nn.Identity(),
+    "layer": lambda channels: nn.GroupNorm(1, channels),
+    "instance": lambda channels: nn.InstanceNorm2d(channels, affine=True),
+}
 MAX_G_BLOCKS = 4  # the seed's G has four hidden blocks (512 ... 64) even at 128 px
 
 
@@ -68,23 +77,30 @@ class DCGANGenerator(nn.Module):
 
 
 class DCGANDiscriminator(nn.Module):
-    """(B, channels, image_size, image_size) images -> (B,) logits (larger means real)."""
+    """(B, channels, image_size, image_size) images -> (B,) logits (larger means real).
 
-    def __init__(self, image_size: int = 64, channels: int = 3, width: int = 64) -> None:
+    `norm` replaces the seed's BatchNorm (see D_NORMS); `spectral_norm` normalises every convolution.
+    """
+
+    def __init__(self, image_size: int = 64, channels: int = 3, width: int = 64, norm: str = "batch",
+                 spectral_norm: bool = False) -> None:
         super().__init__()
         halvings = _check(image_size, width, "model.discriminator")
+        if norm not in D_NORMS:
+            raise ConfigError(f"model.discriminator.norm={norm!r} is not one of: {', '.join(D_NORMS)} (the seed: batch).")
         layers: list[nn.Module] = []
         n_in = channels
         for i in range(halvings):  # each halves the size: 128 -> 64 -> ... -> 4
             n_out = width * 2**i
             layers += [
                 nn.Conv2d(n_in, n_out, kernel_size=4, stride=2, padding=1, bias=False),
-                nn.BatchNorm2d(n_out),
+                D_NORMS[norm](n_out),
                 nn.LeakyReLU(0.2, inplace=True),
             ]
             n_in = n_out
         layers.append(nn.Conv2d(n_in, 1, kernel_size=4, stride=1, padding=0, bias=False))  # (B, C, 4, 4) -> (B, 1, 1, 1)
-        self.net = nn.Sequential(*layers)
+        self.net = with_spectral_norm(nn.Sequential(*layers)) if spectral_norm else nn.Sequential(*layers)
 
-    def forward(self, images: torch.Tensor) -> torch.Tensor:
+    def forward(self, images: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
+        """`c`: labels of a conditional variant; this unconditional D ignores them."""
         return self.net(images).flatten()

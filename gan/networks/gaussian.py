@@ -8,6 +8,7 @@ import torch
 from torch import nn
 
 from gan.errors import ConfigError
+from gan.networks import with_spectral_norm
 
 ACTIVATIONS = {"tanh": nn.Tanh, "sigmoid": nn.Sigmoid, "relu": nn.ReLU, "leaky_relu": nn.LeakyReLU, "elu": nn.ELU}
 
@@ -75,7 +76,8 @@ class GaussianDiscriminator(nn.Module):
     """
 
     def __init__(
-        self, sample_size: int, preprocess: str = "moments", hidden_sizes: list[int] = (10, 10), activation: str = "sigmoid"
+        self, sample_size: int, preprocess: str = "moments", hidden_sizes: list[int] = (10, 10), activation: str = "sigmoid",
+        spectral_norm: bool = False,
     ) -> None:
         super().__init__()
         if preprocess not in PREPROCESS:
@@ -85,8 +87,11 @@ class GaussianDiscriminator(nn.Module):
             )
         self.preprocess, input_width = PREPROCESS[preprocess]
         self.net = _mlp([input_width(sample_size), *hidden_sizes, 1], activation, "model.discriminator.activation")
+        if spectral_norm:
+            with_spectral_norm(self.net)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
+        """`c`: labels of a conditional variant; this unconditional D ignores them."""
         # Set statistics (a 4th power over a set that G has squeezed narrow) overflow or lose all precision in
         # 16 bits: under mixed precision they are computed in float32, and only the MLP runs in 16 bits.
         if torch.is_autocast_enabled(x.device.type):  # checked first: entering a context costs µs on every call

@@ -12,6 +12,7 @@ import torch
 from torch import nn
 
 from gan.errors import ConfigError
+from gan.networks import with_spectral_norm
 
 
 def _check_sizes(key: str, sizes: Sequence[int]) -> list[int]:
@@ -22,7 +23,7 @@ def _check_sizes(key: str, sizes: Sequence[int]) -> list[int]:
 
 
 class MLPDiscriminator(nn.Module):
-    """(B, C, H, W) images -> flattened (B, C*H*W) -> hidden layers -> (B,) logits."""
+    """(B, C, H, W) images -> flattened (B, C*H*W) -> hidden layers -> (B,) logits; `spectral_norm` on every layer."""
 
     def __init__(
         self,
@@ -31,6 +32,7 @@ class MLPDiscriminator(nn.Module):
         hidden_sizes: Sequence[int] = (1024, 512, 256),
         negative_slope: float = 0.2,
         dropout: float = 0.3,
+        spectral_norm: bool = False,
     ) -> None:
         super().__init__()
         if not 0.0 <= dropout < 1.0:
@@ -40,9 +42,10 @@ class MLPDiscriminator(nn.Module):
         for n_in, n_out in zip(widths[:-1], widths[1:]):
             layers += [nn.Linear(n_in, n_out), nn.LeakyReLU(negative_slope), nn.Dropout(dropout)]
         layers.append(nn.Linear(widths[-1], 1))
-        self.net = nn.Sequential(*layers)
+        self.net = with_spectral_norm(nn.Sequential(*layers)) if spectral_norm else nn.Sequential(*layers)
 
-    def forward(self, images: torch.Tensor) -> torch.Tensor:
+    def forward(self, images: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
+        """`c`: labels of a conditional variant; this unconditional D ignores them."""
         return self.net(images.flatten(1)).squeeze(-1)  # (B, 784) -> (B, 1) -> (B,)
 
 

@@ -1,0 +1,87 @@
+"""The game as one component: D's and G's objectives, their regularisers and the augmentation before D.
+
+The loop (gan/models/gan.py) makes the fakes and steps the optimizers; `GANLoss` says what each player minimises
+and what to log. The split follows NVlabs stylegan2-ada-pytorch's `training/loss.py`: adversarial terms and
+penalties are the pure functions of gan/losses.py, the augmentation (gan/augment.py) sits between the data and D
+in both updates, and D is always called as D(x, c) with labels `c` (None for unconditional models).
+"""
+
+import torch
+from torch import nn
+
+from gan.augment import DiffAugment
+from gan.errors import ConfigError
+from gan.losses import LOSSES, PROBABILITY_LOSSES, gradient_penalty, r1_penalty
+
+
+class GANLoss:
+    """`model.loss`, `model.gradient_penalty`, `model.r1_gamma`/`model.r1_every` and `model.augment` together.
+
+    `d_loss` and `g_loss` return (loss to minimise, figures to log). R1 is lazy as in StyleGAN2: applied on every
+    `r1_every`-th D update only, scaled by `r1_every` so that its average strength stays gamma/2.
+    """
+
+    def __init__(self, loss: str = "bce", gradient_penalty: float | None = 0.0, r1_gamma: float | None = 0.0,
+                 r1_every: int = 16, augment=None) -> None:
+        if loss not in LOSSES:
+            raise ConfigError(f"model.loss={loss!r} is not one of: {', '.join(LOSSES)}. Pick one, e.g. model.loss=bce.")
+        for key, value in {"model.gradient_penalty": gradient_penalty, "model.r1_gamma": r1_gamma}.items():
+            if value is not None and not float(value) >= 0:
+                raise ConfigError(f"{key}={value}: a penalty weight cannot be negative; use 0 (off) or e.g. {key}=10.")
+        if int(r1_every) < 1:
+            raise ConfigError(f"model.r1_every={r1_every}: R1 is applied every r1_every D updates; use 1 or more (16).")
+        self.name = loss
+        self.d_adversarial, self.g_adversarial = LOSSES[loss]
+        self.gp_weight, self.r1_gamma = float(gradient_penalty or 0.0), float(r1_gamma or 0.0)
+        self.r1_every = int(r1_every)
+        self.augment = DiffAugment(augment)
+        self.last_r1: torch.Tensor | None = None  # logged on the lazy updates between two R1 evaluations too
+
+    def check(self, discriminator: nn.Module) -> None:
+        """Refuses penalties on a D with BatchNorm: their per-sample input gradients mix the whole batch there."""
+        penalties = [key for key, on in (("model.gradient_penalty", self.gp_weight), ("model.r1_gamma", self.r1_gamma)) if on]
+        if penalties and any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in discriminator.modules()):
+            raise ConfigError(
+                f"{penalties[0]} needs each sample's own input gradient, but BatchNorm in the discriminator makes it "
+                "depend on the whole batch; set model.discriminator.norm=none (or layer, instance), or turn the penalty off."
+            )
+
+    def critic(self, discriminator: nn.Module):
+        """D as both updates see it: D(augment(x), c)."""
+        return lambda x, c=None: discriminator(self.augment(x), c)
+
+    def d_loss(self, discriminator: nn.Module, real: torch.Tensor, fake: torch.Tensor, c: torch.Tensor | None = None,
+               d_update: int = 0) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """D's loss on a real slice and detached fakes; `d_update` counts D updates (for the lazy R1)."""
+        critic = self.critic(discriminator)
+        with_r1 = self.r1_gamma > 0 and d_update % self.r1_every == 0
+        if with_r1:
+            real = real.detach().requires_grad_(True)  # R1 differentiates D's score in its (un-augmented) input
+        real_logits, fake_logits = critic(real, c), critic(fake, c)
+        loss = self.d_adversarial(real_logits, fake_logits)
+        figures = self.scores(real_logits.detach(), fake_logits.detach())
+        if self.gp_weight:
+            gp = self.gp_weight * gradient_penalty(critic, real, fake, c)
+            loss = loss + gp
+            figures["train/gp"] = gp.detach()
+        if with_r1:
+            r1 = self.r1_gamma / 2 * r1_penalty(real_logits, real)
+            loss = loss + self.r1_every * r1
+            self.last_r1 = r1.detach()
+        if self.r1_gamma and self.last_r1 is not None:
+            figures["train/r1"] = self.last_r1  # gamma/2 E||grad D(x)||^2 at the latest R1 update
+        return loss, {"train/d_loss": loss.detach(), **figures}
+
+    def g_loss(self, discriminator: nn.Module, fake: torch.Tensor, c: torch.Tensor | None = None
+               ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        loss = self.g_adversarial(self.critic(discriminator)(fake, c))
+        return loss, {"train/g_loss": loss.detach()}
+
+    def scores(self, real_logits: torch.Tensor, fake_logits: torch.Tensor) -> dict[str, torch.Tensor]:
+        """What D's outputs mean for this loss: probabilities D(x), D(G(z)), or mean scores (and W for a critic)."""
+        if self.name in PROBABILITY_LOSSES:
+            return {"train/d_real": torch.sigmoid(real_logits).mean(), "train/d_fake": torch.sigmoid(fake_logits).mean()}
+        figures = {"train/score_real": real_logits.mean(), "train/score_fake": fake_logits.mean()}
+        if self.name in ("wgan", "hinge"):  # the critic's estimate of the Wasserstein-1 distance (up to its scale)
+            figures["train/wasserstein"] = figures["train/score_real"] - figures["train/score_fake"]
+        return figures

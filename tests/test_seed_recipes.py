@@ -1,0 +1,51 @@
+"""The seed experiments resolve to the recipe they resolved to before the loss family, and train the same numbers.
+
+The snapshots in tests/snapshots/ were recorded by `python -m tests.seed_recipes` at commit 428f428, before
+`model.loss` grew into the loss family; keys added since must sit at values that leave the game as it was.
+"""
+
+import pytest
+import yaml
+
+from tests.seed_recipes import EXPERIMENTS, SNAPSHOTS, TRAJECTORIES, first_steps, resolved_recipe
+
+# Keys the loss family added, at the value each seed recipe must resolve to: every one of them off.
+ADDED_OFF = {
+    "model.gradient_penalty": 0,
+    "model.r1_gamma": 0,
+    "model.augment": None,
+    "model.discriminator.spectral_norm": False,
+    "data.subset": None,
+}
+
+
+def _flat(tree: dict, prefix: str = "") -> dict:
+    flat = {}
+    for key, value in tree.items():
+        if isinstance(value, dict):
+            flat.update(_flat(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
+@pytest.mark.parametrize("experiment", EXPERIMENTS)
+def test_seed_experiment_resolves_to_its_recipe(experiment):
+    before = _flat(yaml.safe_load((SNAPSHOTS / f"{experiment}.yaml").read_text()))
+    now = _flat(resolved_recipe(experiment))
+    assert {k: now.get(k, "<missing>") for k in before} == before
+    added = {k: v for k, v in now.items() if k not in before}
+    unexpected = {k for k in added if k not in ADDED_OFF and k != "model.r1_every" and k != "model.discriminator.norm"}
+    assert not unexpected, f"keys new to a seed recipe: {sorted(unexpected)}; add them to ADDED_OFF, off"
+    assert {k: v for k, v in added.items() if k in ADDED_OFF} == {k: ADDED_OFF[k] for k in added if k in ADDED_OFF}
+    if "model.discriminator.norm" in added:
+        assert added["model.discriminator.norm"] == "batch"  # the seed's DCGAN critic keeps its BatchNorm
+
+
+@pytest.mark.parametrize("name", sorted(TRAJECTORIES))
+def test_first_training_steps_are_bit_identical(name, tmp_path):
+    recorded = yaml.safe_load((SNAPSHOTS / "first_steps.yaml").read_text())[name]
+    now = first_steps(name, tmp_path / "run")
+    assert len(now) == len(recorded)
+    for step, (row_now, row_before) in enumerate(zip(now, recorded)):
+        assert {k: row_now.get(k) for k in row_before} == row_before, f"training step {step + 1} changed"
