@@ -16,6 +16,7 @@ ADDED_OFF = {
     "model.augment": None,
     "model.discriminator.spectral_norm": False,
     "data.subset": None,
+    "data.max_image_pixels": 89478485,  # Pillow's own decompression-bomb limit: the same images load as before
 }
 
 
