@@ -32,7 +32,9 @@ from pytorch_lightning.utilities.exceptions import SIGTERMException
 
 from gan.callbacks.safety import TrainingStepLimit
 from gan.callbacks.sweep import log_final_hparams, run_hparams
+from gan.console import quiet_lightning
 from gan.errors import ConfigError, DataError, GanError
+from gan.evaluation import final_figures
 
 CONFIG_DIR = str(Path(__file__).resolve().parent / "conf") if (Path(__file__).parent / "conf").is_dir() else str(
     Path(__file__).resolve().parent.parent / "conf"
@@ -97,6 +99,7 @@ def resolve_resume(cfg: DictConfig) -> DictConfig:
 
 def train(cfg: DictConfig) -> dict[str, float]:
     """Fit the configured model on the configured data; write and return the final metrics."""
+    quiet_lightning()  # Lightning's litlogger tip and pytree deprecation say nothing about this run
     cfg = resolve_resume(cfg)
     if cfg.get("seed") is not None:
         pl.seed_everything(cfg.seed, workers=True)
@@ -122,7 +125,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
     start = time.perf_counter()
     trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
     metrics = {k: float(v) for k, v in trainer.callback_metrics.items() if v.numel() == 1}
-    metrics.update(model.evaluate())
+    metrics.update(final_figures(model, cfg, build=not trainer.fast_dev_run))  # gan/evaluation.py
     metrics["train_time_s"] = time.perf_counter() - start
     # from the trainer: after ddp_spawn the model in this process is no longer attached to it
     steps = metrics["training_steps"] = trainer.global_step // (model.hparams.d_steps + model.hparams.g_steps)
@@ -132,6 +135,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
             if isinstance(logger, TensorBoardLogger):
                 params = run_hparams(cfg, _task_overrides(), _hydra_node())
                 log_final_hparams(logger.log_dir, params, metrics, step=steps)
+        print(f"Results in {output_dir}: metrics.json; curves: tensorboard --logdir {output_dir}", flush=True)
     return metrics
 
 
