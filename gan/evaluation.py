@@ -29,7 +29,8 @@ from gan.metrics.prdc import nearest_neighbour_radii, prdc
 
 CHUNK = 1000  # images per generator / classifier call
 _CLASSIFIERS: dict = {}  # (path, mtime, size) -> (ClassifierFeatures, info, digest): loaded once per process
-_REAL: dict = {}  # cache file name -> {"features", "predicted"}: real features, once per process
+_REAL: dict = {}  # cache file name -> {"features", "predicted", "radii"}: real features, once per process
+_FLOORS: dict = {}  # (floor features' name, KID and Inception settings) -> the floor's figures, once per process
 
 
 class ImageEvaluator:
@@ -56,13 +57,14 @@ class ImageEvaluator:
         self.data = OmegaConf.to_container(data, resolve=True) if isinstance(data, DictConfig) else dict(data)
         self.dataset = self.data.get("dataset")  # None: unlabelled images, no classifier can be trained
         # Names the real images in cache keys: the dataset, else (a folder, a test's data) the data config itself.
-        self.data_key = self.dataset or "data-" + hashlib.sha1(json.dumps(self.data, sort_keys=True, default=str).encode()).hexdigest()[:8]
+        described = json.dumps(self.data, sort_keys=True, default=str).encode()
+        self.data_key = self.dataset or f"data-{hashlib.sha1(described).hexdigest()[:8]}"
         self.path = Path(feature_extractor).expanduser() if feature_extractor else None
         self.samples, self.kid_subset_size, self.kid_subsets = int(samples), kid_subset_size, kid_subsets
         self.nearest_k, self.seed, self.build, self.feature_build = nearest_k, seed, build, feature_build or {}
         self.inception_weights = inception_weights
         self.cache_dir = Path(cache_dir).expanduser() / "reference" if cache_dir else None
-        self._datamodule = self._inception = self._floor = None
+        self._datamodule = self._inception = None
 
     # ---- what is measured -----------------------------------------------------------------------
     def describe(self) -> tuple[list[str], list[str]]:
@@ -113,17 +115,19 @@ class ImageEvaluator:
         return figures
 
     def floor(self, model, reference: dict | None = None) -> dict[str, float]:
-        """Real-vs-real: as many real images disjoint from the reference, scored like a generator (computed once)."""
-        if self._floor is None:
-            with _forked_rng(model.device):
-                reference = reference or self._real(model, "reference")
+        """Real-vs-real: as many real images disjoint from the reference, scored like a generator (once per process)."""
+        with _forked_rng(model.device):
+            reference = reference or self._real(model, "reference")
+            key = (self.data_key, self.samples, self._cache_name("floor"), self.kid_subsets, self.kid_subset_size,
+                   self.inception_weights)  # fmt: skip
+            if key not in _FLOORS:
                 other = self._real(model, "floor")
                 floor = self._compare(reference, other, model, images=lambda: self._real_images(model, "floor"))
-            renamed = {"class_entropy": "class_entropy_real", "mode_coverage": None, "eval_samples": None}
-            self._floor = {renamed.get(k, f"{k}_floor"): v for k, v in floor.items() if renamed.get(k, "") is not None}
-            if reference and reference.get("num_classes"):
-                self._floor["class_entropy_uniform"] = math.log(reference["num_classes"])
-        return dict(self._floor)
+                renamed = {"class_entropy": "class_entropy_real", "mode_coverage": None, "eval_samples": None}
+                _FLOORS[key] = {renamed.get(k, f"{k}_floor"): v for k, v in floor.items() if renamed.get(k, "") is not None}
+                if reference and reference.get("num_classes"):
+                    _FLOORS[key]["class_entropy_uniform"] = math.log(reference["num_classes"])
+        return dict(_FLOORS[key])
 
     def _score(self, model, reference: dict) -> dict[str, float]:
         n = len(reference["features"]) if reference else self.samples
@@ -140,7 +144,7 @@ class ImageEvaluator:
             kid, kid_std = kernel_distance(real, fake, self.kid_subsets, self.kid_subset_size, self.seed)
             figures.update(fid=frechet_distance(real, fake), kid=kid, kid_std=kid_std)
             if min(len(real), len(fake)) > self.nearest_k:
-                figures.update(prdc(real, fake, self.nearest_k, reference["radii"]))
+                figures.update(prdc(real, fake, self.nearest_k, reference["radii"], other.get("radii")))
             figures.update(class_spread(other["predicted"], reference["num_classes"]))
             figures["eval_samples"] = len(fake)
         if self.inception_weights:
@@ -160,8 +164,8 @@ class ImageEvaluator:
         """{"features" (n, D), "predicted" (n,), "radii" (n,), "num_classes"} of the reference or floor images."""
         if not self.features_measured():
             return None
-        features, info, digest = self._classifier()
-        name = f"{self.data_key}-{role}-{self.samples}-seed{self.seed}-k{self.nearest_k}-{digest}.pt"
+        features = self._classifier()[0]
+        name = self._cache_name(role)
         if name not in _REAL:
             cached = self._load_cached(name)
             if cached is None:
@@ -172,6 +176,13 @@ class ImageEvaluator:
                     atomic_save(cached, self.cache_dir / name)
             _REAL[name] = cached
         return {**_REAL[name], "num_classes": features.num_classes}
+
+    def _cache_name(self, role: str) -> str | None:
+        """What names a set of real features: data, role, count, seed, k and the classifier file's digest."""
+        if not self.features_measured() or not self.path.is_file():
+            return None
+        digest = load_classifier_cached(self.path)[2]
+        return f"{self.data_key}-{role}-{self.samples}-seed{self.seed}-k{self.nearest_k}-{digest}.pt"
 
     def _load_cached(self, name: str) -> dict | None:
         path = self.cache_dir / name if self.cache_dir is not None and self.dataset is not None else None

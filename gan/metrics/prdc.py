@@ -36,13 +36,14 @@ def prdc(
     fake: torch.Tensor,
     k: int = 5,
     real_radii: torch.Tensor | None = None,
+    fake_radii: torch.Tensor | None = None,
 ) -> dict[str, float]:
     """precision, recall, density, coverage of `fake` (M, D) against `real` (N, D).
 
-    `real_radii` (N,): the reals' k-NN radii when already known (they depend on the reals alone).
+    `real_radii` (N,), `fake_radii` (M,): each set's k-NN radii when already known (each depends on its set alone).
     """
     real_radii = nearest_neighbour_radii(real, k) if real_radii is None else real_radii.double()
-    fake_radii = nearest_neighbour_radii(fake, k)
+    fake_radii = nearest_neighbour_radii(fake, k) if fake_radii is None else fake_radii.double()
     on_real_manifold = torch.zeros(len(fake), dtype=torch.bool)  # fake j inside some real ball
     real_balls_holding = torch.zeros(len(fake), dtype=torch.float64)  # how many real balls hold fake j
     real_on_fake_manifold, real_ball_covered = [], []
