@@ -93,7 +93,8 @@ def format_report(report: dict) -> str:
             beside = f"   {figures[f'{key}_floor']:>12.4g}"
         elif key == "class_entropy" and "class_entropy_uniform" in figures:
             real = figures.get("class_entropy_real")
-            beside = (f"   {real:>12.4f}" if real is not None else "") + f"   (uniform log(K) {figures['class_entropy_uniform']:.4f})"
+            beside = f"   {real:>12.4f}" if real is not None else ""
+            beside += f"   (uniform log(K) {figures['class_entropy_uniform']:.4f})"
         else:
             beside = ""
         shown_value = f"{int(value):>12d}" if float(value).is_integer() and key != "class_entropy" else f"{value:>12.4g}"

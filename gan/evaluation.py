@@ -78,7 +78,7 @@ class ImageEvaluator:
             measured.append(f"{names} over the features of {self.path}"
                             + (f" (classifier test accuracy {accuracy:.3f})" if accuracy is not None else ""))
         elif self.dataset is None:
-            not_measured.append(f"{names}: no feature classifier at {self.path}, and unlabelled images cannot train one")
+            not_measured.append(f"{names}: unlabelled images have no classes to train a feature classifier on")
         elif not self.build:
             not_measured.append(f"{names}: no feature classifier at {self.path}, and this run builds none "
                                 f"(fast_dev_run); build it with `python -m gan.features data={self.dataset}`")
@@ -103,15 +103,14 @@ class ImageEvaluator:
                 ensure_classifier(self.path, self.data, **self.feature_build)
 
     # ---- figures --------------------------------------------------------------------------------
-    def evaluate(self, model, with_floor: bool = True) -> dict[str, float]:
-        """The generator's figures, then (with_floor) the real-vs-real floor beside each; {} if nothing is measured."""
+    def evaluate(self, model) -> dict[str, float]:
+        """The generator's figures and the real-vs-real floor beside each; {} when nothing can be measured."""
         if not self.can_measure():
             return {}
         with _forked_rng(model.device):
             reference = self._real(model, "reference")
             figures = self._score(model, reference)
-            if with_floor:
-                figures.update(self.floor(model, reference))
+            figures.update(self.floor(model, reference))
         return figures
 
     def floor(self, model, reference: dict | None = None) -> dict[str, float]:
@@ -124,7 +123,8 @@ class ImageEvaluator:
                 other = self._real(model, "floor")
                 floor = self._compare(reference, other, model, images=lambda: self._real_images(model, "floor"))
                 renamed = {"class_entropy": "class_entropy_real", "mode_coverage": None, "eval_samples": None}
-                _FLOORS[key] = {renamed.get(k, f"{k}_floor"): v for k, v in floor.items() if renamed.get(k, "") is not None}
+                kept = [k for k in floor if renamed.get(k, "") is not None]
+                _FLOORS[key] = {renamed.get(k, f"{k}_floor"): floor[k] for k in kept}
                 if reference and reference.get("num_classes"):
                     _FLOORS[key]["class_entropy_uniform"] = math.log(reference["num_classes"])
         return dict(_FLOORS[key])
@@ -157,7 +157,8 @@ class ImageEvaluator:
 
     # ---- real images and their features -----------------------------------------------------------
     def _classifier(self) -> tuple[ClassifierFeatures, dict, str]:
-        ensure_classifier(self.path, self.data, **self.feature_build) if self.build else None
+        if self.build:
+            ensure_classifier(self.path, self.data, **self.feature_build)
         return load_classifier_cached(self.path)
 
     def _real(self, model, role: str) -> dict | None:
@@ -258,7 +259,7 @@ class GaussianEvaluator:
     def prepare(self) -> None:
         pass
 
-    def evaluate(self, model, with_floor: bool = True) -> dict[str, float]:
+    def evaluate(self, model) -> dict[str, float]:
         with _forked_rng(model.device):
             return gaussian_report(model.draw(self.samples, seed=self.seed), self.target_mean, self.target_std)
 

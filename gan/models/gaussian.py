@@ -35,4 +35,5 @@ class GaussianGAN(GAN):
 
     def evaluator(self, data=None, cache_dir=None, build: bool = True, samples: int | None = None, **overrides):
         """The end of a run and `gan.evaluate` score `evaluate()`'s figures through this (same draws, same seed)."""
-        return GaussianEvaluator(self.hparams.target_mean, self.hparams.target_std, samples or self.hparams.eval_samples)
+        hp = self.hparams
+        return GaussianEvaluator(hp.target_mean, hp.target_std, samples or hp.eval_samples)
