@@ -2,7 +2,7 @@
 classifier at every epoch, then the final figures beside the real-vs-real floor, for the seed recipe and our
 default recipe side by side in one run.
 
-    python -m gan.features data=mnist                         # once: the classifier (outputs/cache/features)
+    python -m gan.features data=mnist                         # optional: runs build the classifier when missing (~/.cache/gan)
     python benchmarks/mnist_quality.py --epochs 5 --data-dir ../shared/data
 
 When both recipes resolve to the same model, data and trainer settings, the script trains once and says so.

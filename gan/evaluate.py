@@ -2,29 +2,29 @@
 
     python -m gan.evaluate outputs/runs/vanilla-mnist/2026-01-01_12-00-00          # its checkpoints/last.ckpt
     python -m gan.evaluate outputs/runs/.../checkpoints/best-004.ckpt --samples 5000
-    python -m gan.evaluate RUN --feature-extractor outputs/cache/features/mnist-classifier.pt --data-dir data
+    python -m gan.evaluate RUN --cache-dir /shared/gan-cache --data-dir data
 
-Prints a table and writes `<run>/evaluation.json` (or `--output`). Image GANs: FID, KID and class entropy
-over the project's own MNIST/FashionMNIST classifier (`python -m gan.features`), beside the real-vs-real
-floor (as many train images scored against the same held-out images) and log(classes); standard Inception
-FID only with `--inception-weights` naming a local file. Gaussian GANs: moment errors, KS and W1 against
-the target. Nothing is downloaded.
+Prints a table and writes `<run>/evaluation.json` (or `--output`). The run's model says what judges it
+(gan/evaluation.py). Image GANs: FID, KID, precision/recall/density/coverage and class entropy over the
+project's own MNIST/FashionMNIST classifier (trained here first if the cache has none), each beside the
+real-vs-real floor (as many train images scored against the same held-out images); standard Inception FID
+only with `--inception-weights` naming a local file. Gaussian GANs: moment errors, KS and W1 against the
+target. Nothing is downloaded.
 """
 
 import argparse
 import json
+import os
 import time
 from pathlib import Path
 
-import hydra
-import torch
-from omegaconf import OmegaConf, open_dict
+from omegaconf import open_dict
 
 from gan.checkpoint import find_checkpoint, load_model
-from gan.errors import ConfigError, GanError
-from gan.models.image import ImageGAN
+from gan.console import quiet_lightning
+from gan.errors import GanError
 
-FLOORS = {"fid": "fid_floor", "kid": "kid_floor", "inception_fid": "inception_fid_floor"}
+FLOORED = ("fid", "kid", "inception_fid", "precision", "recall", "density", "coverage")
 
 
 def evaluate(
@@ -36,25 +36,29 @@ def evaluate(
     output: str | Path | None = None,
     device: str = "cpu",
     seed: int = 0,
+    cache_dir: str | None = None,
 ) -> dict:
-    """Load the checkpoint (a run directory gives its last.ckpt), score it, write and return the report."""
+    """Load the checkpoint (a run directory gives its last.ckpt), score it, write and return the report.
+
+    `cache_dir` (default: the run's own, unless GAN_CACHE_DIR says otherwise) holds the classifier and the real
+    reference features; with it, the classifier is `<cache_dir>/features/<dataset>-classifier.pt`."""
+    quiet_lightning()
     ckpt_path, run_dir = find_checkpoint(path)
     model, cfg = load_model(ckpt_path, device=device)
-    overrides = {"eval_samples": samples, "feature_extractor": feature_extractor, "inception_weights": inception_weights}
-    for key, value in overrides.items():
-        if value is not None:
-            if key not in model.hparams:
-                raise ConfigError(f"--{key.replace('_', '-')} does not apply to {type(model).__name__}.")
-            model.hparams[key] = int(value) if key == "eval_samples" else value
+    data_cfg = _data_config(cfg, data_dir)
+    cache_dir = cache_dir or os.environ.get("GAN_CACHE_DIR") or cfg.paths.get("cache_dir")
+    dataset = data_cfg.get("dataset")
+    if feature_extractor is None and cache_dir and dataset and cfg.model.get("feature_extractor"):
+        feature_extractor = str(Path(cache_dir).expanduser() / "features" / f"{dataset}-classifier.pt")
+    overrides = {"samples": samples, "feature_extractor": feature_extractor, "inception_weights": inception_weights}
+    evaluator = model.evaluator(data=data_cfg, cache_dir=cache_dir, seed=seed, **overrides)
     report: dict = {"checkpoint": str(ckpt_path), "model": type(model).__name__}
     start = time.perf_counter()
-    if isinstance(model, ImageGAN):
-        report["measured"], report["not_measured"] = model.describe_quality()
-        datamodule = _datamodule(cfg, data_dir)
-        report["figures"] = model.evaluate(datamodule=datamodule, seed=seed) if report["measured"] else {}
+    if evaluator is None:
+        report["measured"], report["not_measured"], report["figures"] = [], ["nothing: the model has no evaluator"], {}
     else:
-        with torch.random.fork_rng(devices=[]):  # the Gaussian GAN seeds its own draws; keep callers' RNG
-            report["figures"] = model.evaluate()
+        report["measured"], report["not_measured"] = evaluator.describe()
+        report["figures"] = evaluator.evaluate(model)
     report["eval_time_s"] = time.perf_counter() - start
     target = Path(output) if output else run_dir / "evaluation.json"
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -63,7 +67,7 @@ def evaluate(
     return report
 
 
-def _datamodule(cfg, data_dir: str | None):
+def _data_config(cfg, data_dir: str | None):
     """The run's own data (held-out split as reference, train split for the floor), read from `data_dir`."""
     data_cfg = cfg.data.copy()
     if data_dir is not None:
@@ -71,32 +75,30 @@ def _datamodule(cfg, data_dir: str | None):
             for key in ("data_dir", "root"):  # MNIST names its folder data_dir, an image folder root
                 if key in data_cfg:
                     data_cfg[key] = str(Path(data_dir) / Path(data_cfg[key]).name) if key == "root" else data_dir
-    datamodule = hydra.utils.instantiate(OmegaConf.create(OmegaConf.to_container(data_cfg, resolve=True)))
-    datamodule.setup("fit")
-    return datamodule
+    return data_cfg
 
 
 def format_report(report: dict) -> str:
-    """The figures as an aligned table, each beside its floor (and class entropy beside log(classes))."""
+    """The figures as an aligned table, each beside its real-vs-real floor (class entropy beside log(classes))."""
     figures = report.get("figures", {})
     lines = [f"{report['model']} from {report['checkpoint']}"]
     lines += [f"  measured:     {m}" for m in report.get("measured", [])]
     lines += [f"  not measured: {m}" for m in report.get("not_measured", [])]
-    shown = set()
+    if figures:
+        lines.append(f"  {'':<16} {'generated':>12}   {'real-vs-real':>12}")
     for key, value in figures.items():
-        if key in shown or key.endswith("_floor") or key in ("class_entropy_real", "class_entropy_uniform"):
+        if key.endswith(("_floor", "_real", "_uniform")):
             continue
-        beside = ""
-        if key in FLOORS and FLOORS[key] in figures:
-            beside = f"   real-vs-real floor {figures[FLOORS[key]]:.4g}"
+        if key in FLOORED and f"{key}_floor" in figures:
+            beside = f"   {figures[f'{key}_floor']:>12.4g}"
         elif key == "class_entropy" and "class_entropy_uniform" in figures:
             real = figures.get("class_entropy_real")
-            beside = f"   uniform log(K) {figures['class_entropy_uniform']:.4f}" + (
-                f", real train images {real:.4f}" if real is not None else ""
-            )
+            beside = f"   {real:>12.4f}" if real is not None else ""
+            beside += f"   (uniform log(K) {figures['class_entropy_uniform']:.4f})"
+        else:
+            beside = ""
         shown_value = f"{int(value):>12d}" if float(value).is_integer() and key != "class_entropy" else f"{value:>12.4g}"
         lines.append(f"  {key:<16} {shown_value}{beside}")
-        shown.add(key)
     if not figures:
         lines.append("  (no figures: nothing could be measured for this model and data)")
     lines.append(f"written to {report['written_to']} in {report['eval_time_s']:.1f} s")
@@ -107,7 +109,8 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m gan.evaluate", description=__doc__.split("\n\n")[0])
     parser.add_argument("path", help="a run directory (uses checkpoints/last.ckpt) or a .ckpt file")
     parser.add_argument("--samples", type=int, help="generated and real images per figure (default: the run's)")
-    parser.add_argument("--feature-extractor", help="classifier file from `python -m gan.features` (default: the run's)")
+    parser.add_argument("--feature-extractor", help="classifier file from `python -m gan.features` (default: the cache's)")
+    parser.add_argument("--cache-dir", help="classifier and reference features (default: GAN_CACHE_DIR, else the run's)")
     parser.add_argument("--inception-weights", help="local FID Inception weights, for standard FID (needs torch-fidelity)")
     parser.add_argument("--data-dir", help="where the run's dataset is read from, if not where it was at training")
     parser.add_argument("--output", help="report file (default: <run>/evaluation.json)")
@@ -117,7 +120,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         report = evaluate(
             args.path, args.samples, args.feature_extractor, args.inception_weights, args.data_dir, args.output,
-            args.device, args.seed,
+            args.device, args.seed, args.cache_dir,
         )
     except GanError as error:
         raise SystemExit(f"error: {error}") from None

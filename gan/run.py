@@ -32,6 +32,7 @@ from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from gan.config import check_run_keys, check_targets, relocate
+from gan.console import quiet_lightning
 from gan.errors import ConfigError, DataError, GanError
 
 CONFIG_DIR = str(Path(__file__).resolve().parent / "conf") if (Path(__file__).parent / "conf").is_dir() else str(
@@ -186,6 +187,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
     """
     cfg = resolve_resume(cfg)
     check_run_keys(cfg)
+    quiet_lightning()  # Lightning's litlogger tip and pytree deprecation say nothing about this run
     with open_dict(cfg):  # resolved once: `${now:...}` must name one folder for the whole run
         cfg.paths.output_dir = str(Path(str(cfg.paths.output_dir)).expanduser().absolute())
     recipe = OmegaConf.masked_copy(cfg, [key for key in cfg if key != "hydra"])
@@ -209,13 +211,14 @@ def _fit(cfg, recipe, model, datamodule, loggers, trainer, output_dir: Path) -> 
     from pytorch_lightning.loggers import TensorBoardLogger
 
     from gan.callbacks.sweep import log_final_hparams, run_hparams
+    from gan.evaluation import final_figures
 
     for logger in loggers:
         logger.log_hyperparams(OmegaConf.to_container(recipe, resolve=True))
     start = time.perf_counter()
     trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"), weights_only=True)
     metrics = {k: float(v) for k, v in trainer.callback_metrics.items() if v.numel() == 1}
-    metrics.update(model.evaluate())
+    metrics.update(final_figures(model, cfg, build=not trainer.fast_dev_run))  # gan/evaluation.py
     metrics["train_time_s"] = time.perf_counter() - start
     # from the trainer: after ddp_spawn the model in this process is no longer attached to it
     steps = metrics["training_steps"] = trainer.global_step // (model.hparams.d_steps + model.hparams.g_steps)
@@ -229,6 +232,7 @@ def _fit(cfg, recipe, model, datamodule, loggers, trainer, output_dir: Path) -> 
             if isinstance(logger, TensorBoardLogger):
                 params = run_hparams(cfg, _task_overrides(), _hydra_node())
                 log_final_hparams(logger.log_dir, params, metrics, step=steps)
+        print(f"Results in {output_dir}: metrics.json; curves: tensorboard --logdir {output_dir}", flush=True)
     return metrics
 
 

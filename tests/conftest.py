@@ -33,6 +33,13 @@ def compose_config(overrides: list[str], output_dir: Path, data_dir: Path = SHAR
     return cfg
 
 
+@pytest.fixture(autouse=True)
+def _private_cache(tmp_path, monkeypatch):
+    """GAN_CACHE_DIR per test, for whatever composes paths.cache_dir itself (subprocesses, Hydra's main):
+    no test writes into the user's ~/.cache/gan or reads a classifier another test left there."""
+    monkeypatch.setenv("GAN_CACHE_DIR", str(tmp_path / "cache"))
+
+
 @pytest.fixture
 def make_cfg(tmp_path):
     """make_cfg("model=vanilla", "data=mnist", ...) -> composed config writing under tmp_path."""

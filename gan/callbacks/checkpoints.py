@@ -26,3 +26,17 @@ class LastCheckpoint(ModelCheckpoint):
         if stopping_mid_epoch and not self._should_skip_saving_checkpoint(trainer):
             # Records the global step saved, so the epoch-end save that follows skips this step.
             self._save_checkpoint(trainer, self.format_checkpoint_name({}))
+
+
+class BestCheckpoint(ModelCheckpoint):
+    """The best checkpoint by `monitor`, kept when the run measures it; else last.ckpt alone, without complaint.
+
+    A run that cannot measure its main metric (no classifier for unlabelled images, `fast_dev_run` without a
+    built classifier) has already said so at its start; Lightning's own ModelCheckpoint would warn again that the
+    key is missing from the logged metrics.
+    """
+
+    def _save_topk_checkpoint(self, trainer, monitor_candidates: dict) -> None:
+        if self.monitor is not None and self.monitor not in monitor_candidates:
+            return
+        super()._save_topk_checkpoint(trainer, monitor_candidates)

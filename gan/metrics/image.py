@@ -1,10 +1,9 @@
-"""Sample quality of image generators, offline: FID and KID over a project-trained classifier's features,
-and how evenly the generated samples spread over the classes.
+"""Sample quality of image generators, offline, from feature sets: FID, KID, and how evenly samples spread
+over classes; precision/recall/density/coverage are in gan/metrics/prdc.py.
 
-torchmetrics' FID/KID take any `nn.Module` as `feature=`: it gets the images as given and must return
-(B, D) features; FID reads D from its `num_features` attribute (else it runs a dummy 3 x 299 x 299 batch,
-which a 1-channel classifier would reject). Its default Inception needs torch-fidelity and a download,
-so it is only ever built from weights the user names (`InceptionFID`).
+The features are those of the project's own classifier (gan/features.py), computed by `gan.evaluation`.
+Standard FID over Inception needs torch-fidelity and weights, so it is only ever built from a file the user
+names (`InceptionFID`); nothing is downloaded.
 """
 
 import math
@@ -13,37 +12,39 @@ from pathlib import Path
 import torch
 from torch import nn
 from torchmetrics.image.fid import FrechetInceptionDistance
-from torchmetrics.image.kid import KernelInceptionDistance
 from torchmetrics.utilities.imports import _TORCH_FIDELITY_AVAILABLE
 
 from gan.errors import ConfigError, DataError
 
 
 class ClassifierFeatures(nn.Module):
-    """A trained classifier's feature layer as torchmetrics' `feature` network: frozen, always in eval mode.
+    """A trained classifier's feature layer, frozen and always in eval mode.
 
-    (B, C, S, S) in [-1, 1] -> (B, num_features). FID and KID are updated with the same batch one after
-    the other, so the last result is kept and handed out again for the very same tensor.
+    (B, C, S, S) in [-1, 1] -> features (B, num_features); `logits` maps features to (B, num_classes).
+    `image_shape` (C, S, S): what the classifier was trained on; other images are refused.
     """
 
-    def __init__(self, classifier: nn.Module) -> None:
+    def __init__(self, classifier: nn.Module, image_shape: tuple[int, ...] | None = None) -> None:
         super().__init__()
         self.classifier = classifier.eval().requires_grad_(False)
-        self.num_features = int(classifier.num_features)
-        self._last: tuple[torch.Tensor, torch.Tensor] | None = None
+        self.num_features, self.num_classes = int(classifier.num_features), int(classifier.num_classes)
+        self.image_shape = tuple(image_shape) if image_shape else None
 
     def train(self, mode: bool = True) -> "ClassifierFeatures":
-        return super().train(False)  # torchmetrics and Lightning toggle modes; the features must not change
+        return super().train(False)  # Lightning toggles modes; the features must not change
 
     @torch.no_grad()
     def forward(self, images: torch.Tensor) -> torch.Tensor:
-        if self._last is None or self._last[0] is not images:
-            self._last = (images, self.classifier.features(images.float()))
-        return self._last[1]
+        if self.image_shape and tuple(images.shape[1:]) != self.image_shape:
+            raise ConfigError(
+                f"the feature classifier was trained on {self.image_shape} images, these are {tuple(images.shape[1:])}: "
+                "point model.feature_extractor at a classifier built on this data (`python -m gan.features data=...`)."
+            )
+        return self.classifier.features(images.float())
 
     @torch.no_grad()
-    def logits(self, images: torch.Tensor) -> torch.Tensor:
-        return self.classifier.head(self(images))
+    def logits(self, features: torch.Tensor) -> torch.Tensor:
+        return self.classifier.head(features.to(next(self.classifier.parameters()).dtype))
 
 
 def class_entropy(counts: torch.Tensor) -> float:
@@ -52,73 +53,61 @@ def class_entropy(counts: torch.Tensor) -> float:
     return max(0.0, -(p[p > 0] * p[p > 0].log()).sum().item())  # max: no "-0.0" for a single class
 
 
-class ImageQuality:
-    """Streams real and fake batches into FID, KID and the fakes' class histogram; `compute()` scores them.
+def frechet_distance(real: torch.Tensor, fake: torch.Tensor) -> float:
+    """FID between two feature sets (N, D), (M, D): |mu_r - mu_f|^2 + Tr(S_r + S_f - 2 (S_r S_f)^1/2).
 
-    Real features are kept by `reset_fake()`, so one reference set serves many fake sets (every validation
-    epoch, and the real-vs-real floor). Not an `nn.Module`: a model holding it carries no metric state or
-    classifier weights in its checkpoints.
+    In float64 with unbiased covariances, the trace of the root from the eigenvalues of S_r S_f (as torchmetrics).
     """
+    (mu_r, cov_r), (mu_f, cov_f) = _moments(real), _moments(fake)
+    root_trace = torch.linalg.eigvals(cov_r @ cov_f).sqrt().real.sum()
+    return ((mu_r - mu_f).square().sum() + cov_r.trace() + cov_f.trace() - 2 * root_trace).item()
 
-    def __init__(
-        self,
-        classifier: nn.Module,
-        kid_subset_size: int = 1000,
-        kid_subsets: int = 100,
-        image_shape: tuple[int, ...] | None = None,
-    ) -> None:
-        """`image_shape` (C, S, S): what the classifier was trained on; other images are refused."""
-        self.image_shape = tuple(image_shape) if image_shape else None
-        self.features = ClassifierFeatures(classifier)
-        self.num_classes = int(classifier.num_classes)
-        self.fid = FrechetInceptionDistance(feature=self.features, reset_real_features=False)
-        self.kid = KernelInceptionDistance(
-            feature=self.features, subsets=kid_subsets, subset_size=kid_subset_size, reset_real_features=False
-        )
-        self.kid_subset_size = kid_subset_size
-        self.fake_counts = torch.zeros(self.num_classes, dtype=torch.long)
-        self.real_count = 0
 
-    def to(self, device: torch.device | str) -> "ImageQuality":
-        self.fid, self.kid = self.fid.to(device), self.kid.to(device)
-        return self
+def _moments(features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    x = features.double()
+    mean = x.mean(0)
+    centred = x - mean
+    return mean, centred.T @ centred / (len(x) - 1)  # (D,), (D, D)
 
-    def update(self, images: torch.Tensor, real: bool) -> None:
-        if self.image_shape and tuple(images.shape[1:]) != self.image_shape:
-            raise ConfigError(
-                f"the feature classifier was trained on {self.image_shape} images, these are {tuple(images.shape[1:])}: "
-                "point model.feature_extractor at a classifier built on this data (`python -m gan.features data=...`)."
-            )
-        self.fid.update(images, real=real)
-        self.kid.update(images, real=real)
-        if real:
-            self.real_count += len(images)
-        else:
-            predicted = self.features.logits(images).argmax(1).cpu()
-            self.fake_counts += torch.bincount(predicted, minlength=self.num_classes)
 
-    def reset_fake(self) -> None:
-        self.fid.reset()
-        self.kid.reset()
-        self.fake_counts.zero_()
+def kernel_distance(
+    real: torch.Tensor, fake: torch.Tensor, subsets: int = 10, subset_size: int = 1000, seed: int = 0
+) -> tuple[float, float]:
+    """KID: the unbiased MMD^2 with the cubic kernel (x.y / D + 1)^3, mean and std over random subsets.
 
-    def compute(self, seed: int = 0) -> dict[str, float]:
-        """fid, kid (mean and std over subsets), class_entropy and mode_coverage of the fakes seen since reset."""
-        fake_count = int(self.fake_counts.sum())
-        # KID draws its subsets with the global RNG: a fixed seed, in a forked stream that training never sees.
-        self.kid.subset_size = min(self.kid_subset_size, self.real_count, fake_count)
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
-            kid_mean, kid_std = self.kid.compute()
-        share = self.fake_counts.double() / max(fake_count, 1)
-        return {
-            "fid": self.fid.compute().item(),
-            "kid": kid_mean.item(),
-            "kid_std": kid_std.item(),
-            "class_entropy": class_entropy(self.fake_counts),
-            # classes given at least half their uniform share: K for an even spread, fewer when modes drop
-            "mode_coverage": int((share >= 0.5 / self.num_classes).sum()),
-        }
+    Subsets are drawn from a generator seeded with `seed`, so the global RNG is never moved.
+    """
+    generator = torch.Generator().manual_seed(seed)
+    size = min(subset_size, len(real), len(fake))
+    scores = []
+    for _ in range(subsets):
+        x = real[torch.randperm(len(real), generator=generator)[:size]].double()
+        y = fake[torch.randperm(len(fake), generator=generator)[:size]].double()
+        scores.append(_mmd2(x, y))
+    scores = torch.stack(scores)
+    return scores.mean().item(), scores.std(unbiased=False).item()
+
+
+def _mmd2(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Unbiased MMD^2 of two equal-size samples under the cubic polynomial kernel (KID's)."""
+    def kernel(a, b):
+        return (a @ b.T / a.shape[1] + 1) ** 3
+
+    m = len(x)
+    k_xx, k_yy, k_xy = kernel(x, x), kernel(y, y), kernel(x, y)
+    within = (k_xx.sum() - k_xx.diagonal().sum() + k_yy.sum() - k_yy.diagonal().sum()) / (m * (m - 1))
+    return within - 2 * k_xy.sum() / m**2
+
+
+def class_spread(predicted: torch.Tensor, num_classes: int) -> dict[str, float]:
+    """class_entropy and mode_coverage of predicted class indices (N,)."""
+    counts = torch.bincount(predicted.cpu(), minlength=num_classes)
+    share = counts.double() / max(int(counts.sum()), 1)
+    return {
+        "class_entropy": class_entropy(counts),
+        # classes given at least half their uniform share: K for an even spread, fewer when modes drop
+        "mode_coverage": int((share >= 0.5 / num_classes).sum()),
+    }
 
 
 class InceptionFID:

@@ -1,7 +1,7 @@
 """The one alternating D/G training loop that every GAN variant shares.
 
 Variants differ in networks (passed in built), data and losses, and override small hooks
-(`real_from_batch`, `condition_from_batch`, `evaluate`) and say what they draw (`sample_kind`), never
+(`real_from_batch`, `condition_from_batch`, `evaluator`) and say what they draw (`sample_kind`), never
 `training_step`. What each player minimises is the `GANLoss` component (gan/game.py).
 """
 
@@ -214,9 +214,10 @@ class GAN(pl.LightningModule):
         return d_opt, g_opt
 
     # ---- evaluation ---------------------------------------------------------------------------
-    def evaluate(self) -> dict[str, float]:
-        """Figures of sample quality for `metrics.json`, `val/...` and `gan.evaluate`; variants fill it in."""
-        return {}
+    def evaluator(self, data, cache_dir: str | None = None, build: bool = True, **overrides):
+        """What judges this variant's samples (gan/evaluation.py), for `val/...`, `metrics.json` and
+        `gan.evaluate`; None: nothing to measure. `data` is the run's data config."""
+        return None
 
     # ---- exact resume -------------------------------------------------------------------------
     def on_save_checkpoint(self, checkpoint: dict) -> None:

@@ -2,6 +2,7 @@
 
 import torch
 
+from gan.evaluation import GaussianEvaluator
 from gan.metrics.gaussian import gaussian_report
 from gan.models.gan import GAN, draw_noise
 
@@ -28,3 +29,8 @@ class GaussianGAN(GAN):
     def validation_step(self, batch, batch_idx: int) -> None:
         # The same seed and weights on every rank: sync_dist keeps ranks agreeing on the monitored value for free.
         self.log_dict({f"val/{k}": v for k, v in self.evaluate().items()}, sync_dist=True)
+
+    def evaluator(self, data=None, cache_dir=None, build: bool = True, samples: int | None = None, **overrides):
+        """The end of a run and `gan.evaluate` score `evaluate()`'s figures through this (same draws, same seed)."""
+        hp = self.hparams
+        return GaussianEvaluator(hp.target_mean, hp.target_std, samples or hp.eval_samples)

@@ -1,0 +1,45 @@
+"""Sample quality during training: the model's evaluator, every N epochs, logged as `val/...`."""
+
+import pytorch_lightning as pl
+from omegaconf import DictConfig
+from pytorch_lightning.utilities import rank_zero_info, rank_zero_warn
+from pytorch_lightning.utilities.model_helpers import is_overridden
+
+
+class SampleQuality(pl.Callback):
+    """At the end of every `every_n_epochs`-th training epoch, scores the generator with `pl_module.evaluator()`
+    and logs its figures and the real-vs-real floor as `val/<name>` (e.g. `val/fid`, the best checkpoint's metric).
+
+    `data` is the run's data config: the evaluator reads real images from its own copy of the datamodule, never
+    from training's loaders. At fit start it says what is measured and builds a missing classifier (not under
+    `fast_dev_run`). A model that logs its own figures in `validation_step` (the Gaussian GAN) is left alone.
+    """
+
+    def __init__(self, data: DictConfig | dict, cache_dir: str | None = None, every_n_epochs: int | None = 1) -> None:
+        self.data, self.cache_dir = data, cache_dir
+        self.every_n_epochs = every_n_epochs or 1  # None when Lightning validates by steps: every epoch then
+        self.evaluator = None
+
+    def on_fit_start(self, trainer: pl.Trainer, pl_module) -> None:
+        self.evaluator = None
+        if is_overridden("validation_step", pl_module):
+            return
+        evaluator = pl_module.evaluator(data=self.data, cache_dir=self.cache_dir, build=not trainer.fast_dev_run)
+        if evaluator is None:
+            return
+        measured, not_measured = evaluator.describe()
+        for line in measured:
+            rank_zero_info(f"sample quality measured: {line}")
+        for line in not_measured:
+            # Inception FID is opt-in; a missing classifier is worth a warning, as nothing else judges samples.
+            (rank_zero_info if line.startswith("inception_fid") else rank_zero_warn)(f"sample quality NOT measured: {line}")
+        if evaluator.can_measure():
+            evaluator.prepare()  # a missing classifier is trained now, before the first epoch, not after it
+            self.evaluator = evaluator
+
+    def on_train_epoch_end(self, trainer: pl.Trainer, pl_module) -> None:
+        if self.evaluator is None or (trainer.current_epoch + 1) % self.every_n_epochs:
+            return
+        figures = self.evaluator.evaluate(pl_module)
+        # Every rank scores the same weights on the same seed, so each logs the same value: no sync needed.
+        pl_module.log_dict({f"val/{k}": float(v) for k, v in figures.items() if k != "eval_samples"})

@@ -1,0 +1,289 @@
+"""Evaluation as its own component: an evaluator takes a generator and returns figures.
+
+    evaluator = model.evaluator(data=cfg.data, cache_dir=cfg.paths.cache_dir)   # the model says what judges it
+    figures = evaluator.evaluate(model)          # its figures beside the real-vs-real floor
+
+The `SampleQuality` callback (`val/...` every N epochs), the end of `gan.run` (metrics.json, `final_figures`) and
+`gan.evaluate` all call it; none re-implements it. An image evaluator owns the feature classifier (built on first
+need, loaded once per process), the real reference features (computed once per dataset, split, sample count and
+classifier, and cached in memory and under `<cache_dir>/reference/`) and the real-vs-real floor. It reads real
+images from its own copy of the datamodule, so training's loaders, their saved state and the training RNG are
+never touched: all its randomness comes from its own seed, in a forked RNG.
+"""
+
+import contextlib
+import hashlib
+import json
+import math
+from pathlib import Path
+
+import hydra
+import torch
+from omegaconf import DictConfig, OmegaConf
+from pytorch_lightning.utilities.model_helpers import is_overridden
+
+from gan.features import atomic_save, ensure_classifier, load_classifier
+from gan.metrics.gaussian import gaussian_report
+from gan.metrics.image import ClassifierFeatures, InceptionFID, class_spread, frechet_distance, kernel_distance
+from gan.metrics.prdc import nearest_neighbour_radii, prdc
+
+CHUNK = 1000  # images per generator / classifier call
+_CLASSIFIERS: dict = {}  # (path, mtime, size) -> (ClassifierFeatures, info, digest): loaded once per process
+_REAL: dict = {}  # cache file name -> {"features", "predicted", "radii"}: real features, once per process
+_FLOORS: dict = {}  # (floor features' name, KID and Inception settings) -> the floor's figures, once per process
+
+
+class ImageEvaluator:
+    """FID, KID, precision/recall/density/coverage (k-NN, k=`nearest_k`), class entropy and mode coverage of a
+    generator's images, over the features of the project's classifier, against `samples` held-out images
+    (the train split when there is none); the floor scores as many other real images the same way.
+    """
+
+    def __init__(
+        self,
+        data: DictConfig | dict,
+        feature_extractor: str | None,
+        samples: int = 10_000,
+        kid_subset_size: int = 1000,
+        kid_subsets: int = 10,
+        nearest_k: int = 5,
+        inception_weights: str | None = None,
+        cache_dir: str | None = None,
+        build: bool = True,
+        feature_build: dict | None = None,
+        seed: int = 0,
+    ) -> None:
+        """`build`: train the classifier when it is missing; `feature_build`: conf/features.yaml overrides for that."""
+        self.data = OmegaConf.to_container(data, resolve=True) if isinstance(data, DictConfig) else dict(data)
+        self.dataset = self.data.get("dataset")  # None: unlabelled images, no classifier can be trained
+        # Names the real images in cache keys: the dataset, else (a folder, a test's data) the data config itself.
+        described = json.dumps(self.data, sort_keys=True, default=str).encode()
+        self.data_key = self.dataset or f"data-{hashlib.sha1(described).hexdigest()[:8]}"
+        self.path = Path(feature_extractor).expanduser() if feature_extractor else None
+        self.samples, self.kid_subset_size, self.kid_subsets = int(samples), kid_subset_size, kid_subsets
+        self.nearest_k, self.seed, self.build, self.feature_build = nearest_k, seed, build, feature_build or {}
+        self.inception_weights = inception_weights
+        self.cache_dir = Path(cache_dir).expanduser() / "reference" if cache_dir else None
+        self._datamodule = self._inception = None
+
+    # ---- what is measured -----------------------------------------------------------------------
+    def describe(self) -> tuple[list[str], list[str]]:
+        """(what is measured, what is not and why), in words for the console and evaluation.json."""
+        measured, not_measured = [], []
+        names = f"fid, kid, precision, recall, density, coverage (k={self.nearest_k}), class_entropy, mode_coverage"
+        if self.path is None:
+            not_measured.append(f"{names}: model.feature_extractor=null")
+        elif self.path.is_file():
+            accuracy = load_classifier_cached(self.path)[1].get("test_accuracy")
+            measured.append(f"{names} over the features of {self.path}"
+                            + (f" (classifier test accuracy {accuracy:.3f})" if accuracy is not None else ""))
+        elif self.dataset is None:
+            not_measured.append(f"{names}: unlabelled images have no classes to train a feature classifier on")
+        elif not self.build:
+            not_measured.append(f"{names}: no feature classifier at {self.path}, and this run builds none "
+                                f"(fast_dev_run); build it with `python -m gan.features data={self.dataset}`")
+        else:
+            measured.append(f"{names} over the features of {self.path} (trained now: it is missing)")
+        if self.inception_weights:
+            measured.append(f"inception_fid (standard FID) with the Inception weights {self.inception_weights}")
+        else:
+            not_measured.append("inception_fid: no model.inception_weights file given (never downloaded)")
+        return measured, not_measured
+
+    def can_measure(self) -> bool:
+        return self.features_measured() or bool(self.inception_weights)
+
+    def features_measured(self) -> bool:
+        return self.path is not None and (self.path.is_file() or (self.build and self.dataset is not None))
+
+    def prepare(self) -> None:
+        """Builds the classifier now if it is missing and will be needed (else at the first evaluation)."""
+        if self.features_measured() and not self.path.is_file():
+            with _forked_rng(torch.device("cpu")):
+                ensure_classifier(self.path, self.data, **self.feature_build)
+
+    # ---- figures --------------------------------------------------------------------------------
+    def evaluate(self, model) -> dict[str, float]:
+        """The generator's figures and the real-vs-real floor beside each; {} when nothing can be measured."""
+        if not self.can_measure():
+            return {}
+        with _forked_rng(model.device):
+            reference = self._real(model, "reference")
+            figures = self._score(model, reference)
+            figures.update(self.floor(model, reference))
+        return figures
+
+    def floor(self, model, reference: dict | None = None) -> dict[str, float]:
+        """Real-vs-real: as many real images disjoint from the reference, scored like a generator (once per process)."""
+        with _forked_rng(model.device):
+            reference = reference or self._real(model, "reference")
+            key = (self.data_key, self.samples, self._cache_name("floor"), self.kid_subsets, self.kid_subset_size,
+                   self.inception_weights)  # fmt: skip
+            if key not in _FLOORS:
+                other = self._real(model, "floor")
+                floor = self._compare(reference, other, model, images=lambda: self._real_images(model, "floor"))
+                renamed = {"class_entropy": "class_entropy_real", "mode_coverage": None, "eval_samples": None}
+                kept = [k for k in floor if renamed.get(k, "") is not None]
+                _FLOORS[key] = {renamed.get(k, f"{k}_floor"): floor[k] for k in kept}
+                if reference and reference.get("num_classes"):
+                    _FLOORS[key]["class_entropy_uniform"] = math.log(reference["num_classes"])
+        return dict(_FLOORS[key])
+
+    def _score(self, model, reference: dict) -> dict[str, float]:
+        n = len(reference["features"]) if reference else self.samples
+        torch.manual_seed(self.seed)  # inside the forked RNG of `evaluate`
+        noise = model.sample_noise(n, device="cpu")  # (n, *latent_shape) from the evaluation seed: the same each call
+        fakes = lambda: (model.generate(noise=part) for part in noise.split(CHUNK))  # noqa: E731
+        fake = self._features_of(fakes()) if reference else None
+        return self._compare(reference, fake, model, images=fakes)
+
+    def _compare(self, reference: dict | None, other: dict | None, model, images) -> dict[str, float]:
+        figures: dict[str, float] = {}
+        if reference and other and len(other["features"]) >= 2:
+            real, fake = reference["features"], other["features"]
+            kid, kid_std = kernel_distance(real, fake, self.kid_subsets, self.kid_subset_size, self.seed)
+            figures.update(fid=frechet_distance(real, fake), kid=kid, kid_std=kid_std)
+            if min(len(real), len(fake)) > self.nearest_k:
+                figures.update(prdc(real, fake, self.nearest_k, reference["radii"], other.get("radii")))
+            figures.update(class_spread(other["predicted"], reference["num_classes"]))
+            figures["eval_samples"] = len(fake)
+        if self.inception_weights:
+            inception = self._inception_reference(model)
+            inception.reset_fake()
+            for batch in images():
+                inception.update(batch.to(model.device), real=False)
+            figures["inception_fid"] = inception.compute()["inception_fid"]
+        return figures
+
+    # ---- real images and their features -----------------------------------------------------------
+    def _classifier(self) -> tuple[ClassifierFeatures, dict, str]:
+        if self.build:
+            ensure_classifier(self.path, self.data, **self.feature_build)
+        return load_classifier_cached(self.path)
+
+    def _real(self, model, role: str) -> dict | None:
+        """{"features" (n, D), "predicted" (n,), "radii" (n,), "num_classes"} of the reference or floor images."""
+        if not self.features_measured():
+            return None
+        features = self._classifier()[0]
+        name = self._cache_name(role)
+        if name not in _REAL:
+            cached = self._load_cached(name)
+            if cached is None:
+                cached = self._features_of(self._real_images(model, role), features)
+                if len(cached["features"]) > self.nearest_k:
+                    cached["radii"] = nearest_neighbour_radii(cached["features"], self.nearest_k)
+                if self.cache_dir is not None and self.dataset is not None:
+                    atomic_save(cached, self.cache_dir / name)
+            _REAL[name] = cached
+        return {**_REAL[name], "num_classes": features.num_classes}
+
+    def _cache_name(self, role: str) -> str | None:
+        """What names a set of real features: data, role, count, seed, k and the classifier file's digest."""
+        if not self.features_measured() or not self.path.is_file():
+            return None
+        digest = load_classifier_cached(self.path)[2]
+        return f"{self.data_key}-{role}-{self.samples}-seed{self.seed}-k{self.nearest_k}-{digest}.pt"
+
+    def _load_cached(self, name: str) -> dict | None:
+        path = self.cache_dir / name if self.cache_dir is not None and self.dataset is not None else None
+        if path is None or not path.is_file():
+            return None
+        try:
+            return torch.load(path, map_location="cpu", weights_only=True)
+        except Exception:  # a damaged file: computed again and rewritten
+            return None
+
+    def _features_of(self, batches, features: ClassifierFeatures | None = None) -> dict:
+        features = features or self._classifier()[0]
+        chunks, predicted = [], []
+        for images in batches:
+            device = images.device
+            feats = features.to(device)(images)
+            chunks.append(feats.float().cpu())
+            predicted.append(features.logits(feats).argmax(1).cpu())
+        return {"features": torch.cat(chunks), "predicted": torch.cat(predicted)}
+
+    def _real_images(self, model, role: str):
+        """The first `samples` held-out images (reference), or as many train images not among them (floor).
+
+        Without a held-out split the train stream serves both: its first `samples`, then the next ones.
+        The train loader is this evaluator's own (its own datamodule), shuffled from the evaluation seed.
+        """
+        datamodule = self._data()
+        held_out = is_overridden("val_dataloader", datamodule)
+        torch.manual_seed(self.seed)  # the loaders seed their shuffle from torch's seed (inside a forked RNG)
+        if role == "reference":
+            batches, skip = iter(datamodule.val_dataloader() if held_out else datamodule.train_dataloader()), 0
+        else:
+            batches, skip = iter(datamodule.train_dataloader()), 0 if held_out else self.samples
+        wanted = self.samples
+        for batch in batches:
+            images = model.real_from_batch(batch)
+            if skip >= len(images):
+                skip -= len(images)
+                continue
+            images, skip = images[skip:][:wanted], 0
+            wanted -= len(images)
+            yield images.to(model.device)
+            if wanted <= 0:
+                return
+
+    def _data(self):
+        if self._datamodule is None:
+            self._datamodule = hydra.utils.instantiate(OmegaConf.create(self.data), _convert_="all")
+            self._datamodule.setup("fit")
+        return self._datamodule
+
+    def _inception_reference(self, model) -> InceptionFID:
+        if self._inception is None:
+            self._inception = InceptionFID(self.inception_weights).to(model.device)
+            for images in self._real_images(model, "reference"):
+                self._inception.update(images, real=True)
+        return self._inception.to(model.device)
+
+
+class GaussianEvaluator:
+    """Moments, Kolmogorov-Smirnov and Wasserstein-1 of `samples` fresh draws (seed 0) against N(mean, std)."""
+
+    def __init__(self, target_mean: float, target_std: float, samples: int = 10_000, seed: int = 0) -> None:
+        self.target_mean, self.target_std, self.samples, self.seed = target_mean, target_std, int(samples), seed
+
+    def describe(self) -> tuple[list[str], list[str]]:
+        target = f"N({self.target_mean:g}, {self.target_std:g})"
+        return [f"moment errors, ks and w1 of {self.samples} draws against {target}"], []
+
+    def can_measure(self) -> bool:
+        return True
+
+    def prepare(self) -> None:
+        pass
+
+    def evaluate(self, model) -> dict[str, float]:
+        with _forked_rng(model.device):
+            return gaussian_report(model.draw(self.samples, seed=self.seed), self.target_mean, self.target_std)
+
+
+def final_figures(model, cfg: DictConfig, build: bool = True) -> dict[str, float]:
+    """The figures a run ends with (metrics.json): its evaluator's, over its own data and cache."""
+    evaluator = model.evaluator(data=cfg.data, cache_dir=cfg.paths.cache_dir, build=build)
+    return evaluator.evaluate(model) if evaluator is not None else {}
+
+
+def load_classifier_cached(path: Path) -> tuple[ClassifierFeatures, dict, str]:
+    """(frozen features, info, short digest of the file) of a classifier file; read once per process and version."""
+    stat = path.stat()
+    key = (str(path.resolve()), stat.st_mtime_ns, stat.st_size)
+    if key not in _CLASSIFIERS:
+        classifier, info = load_classifier(path)
+        digest = hashlib.sha1(path.read_bytes()).hexdigest()[:12]  # names the reference features it produced
+        _CLASSIFIERS[key] = (ClassifierFeatures(classifier, info.get("image_shape")), info, digest)
+    return _CLASSIFIERS[key]
+
+
+@contextlib.contextmanager
+def _forked_rng(device: torch.device):
+    """Everything inside draws from a copy of the RNG: the training noise and data streams never move."""
+    devices = [device] if device.type == "cuda" else []
+    with torch.random.fork_rng(devices=devices):
+        yield
