@@ -10,7 +10,7 @@ from tests.conftest import REPO
 def test_a_run_is_quiet_and_ends_by_naming_its_folder(tmp_path):
     run_dir = tmp_path / "run"
     command = [sys.executable, "-m", "gan.run", "trainer.max_epochs=1", "data.steps_per_epoch=3", "data.sample_size=50",
-               "logger=tensorboard", f"hydra.run.dir={run_dir}"]  # fmt: skip
+               "logger=tensorboard", f"paths.output_dir={run_dir}"]  # fmt: skip
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     result = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]

@@ -21,7 +21,7 @@ def test_doc_command_runs(command, monkeypatch, tmp_path):
     assert shlex.split(command)[:3] == ["python", "-m", "gan.run"]
     if "model=dcgan" in overrides:  # no image folder ships with the repo: a tiny one, at a small size and width
         overrides += [f"data.root={tiny_image_folder(tmp_path / 'images')}", *NARROW_DCGAN]
-    run_main(monkeypatch, *overrides, "trainer.fast_dev_run=true", "logger=none", f"hydra.run.dir={tmp_path / 'run'}",
+    run_main(monkeypatch, *overrides, "trainer.fast_dev_run=true", "logger=none", f"paths.output_dir={tmp_path / 'run'}",
              f"paths.cache_dir={tmp_path / 'cache'}")  # no classifier another run left: no FID in a smoke run
     assert (tmp_path / "run" / "metrics.json").is_file()
 
@@ -29,5 +29,5 @@ def test_doc_command_runs(command, monkeypatch, tmp_path):
 def test_doc_error_is_what_the_run_prints(monkeypatch, tmp_path):
     command, message = re.search(r"\$ (python -m gan\.run .*)\n(error: .*)\n", DOC).groups()
     with pytest.raises(SystemExit) as stop:
-        run_main(monkeypatch, *shlex.split(command)[3:], f"paths.data_dir={tmp_path}", f"hydra.run.dir={tmp_path / 'run'}")
+        run_main(monkeypatch, *shlex.split(command)[3:], f"paths.data_dir={tmp_path}", f"paths.output_dir={tmp_path / 'run'}")
     assert str(stop.value) == message

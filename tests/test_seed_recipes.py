@@ -17,6 +17,10 @@ ADDED_OFF = {
     "model.discriminator.spectral_norm": False,
     "data.subset": None,
     "data.max_image_pixels": 89478485,  # Pillow's own decompression-bomb limit: the same images load as before
+    # How samples are judged, not how they are made: the evaluator's classifier build and PRDC's k.
+    "model.feature_build.max_samples": None,
+    "model.feature_build.epochs": None,
+    "model.nearest_k": 5,
 }
 
 
