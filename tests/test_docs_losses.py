@@ -15,6 +15,7 @@ COMMANDS = [re.sub(r"\s+#.*$", "", line).strip()
 NARROW_DCGAN = ["data.image_size=32", "model.generator.width=4", "model.discriminator.width=4"]
 
 
+@pytest.mark.slow  # 7 runs, 5 of them decoding the real MNIST; the same paths run on tiny data in test_game_loop.py
 @pytest.mark.parametrize("command", COMMANDS)
 def test_doc_command_runs(command, monkeypatch, tmp_path):
     overrides = shlex.split(command)[3:]
