@@ -259,3 +259,11 @@ def test_sampling_a_checkpoint_of_another_model_is_one_line(monkeypatch, trained
         with pytest.raises(SystemExit) as stop:
             command([str(trained)])
         assert str(stop.value).startswith("error: checkpoint ") and "does not fit this model" in str(stop.value)
+
+
+def test_gaussian_status_line_counts_training_steps_not_epochs(monkeypatch, capsys, tmp_path):
+    """The progress bar counts Lightning epochs; the status line must not call its training steps epochs too."""
+    quick = [o for o in QUICK if not o.startswith("callbacks.gaussian_monitor")]
+    run_main(monkeypatch, tmp_path, *quick, "trainer.max_steps=4", "paths.output_dir=run")
+    out = capsys.readouterr().out
+    assert "Training step 4: D loss" in out and "Epoch 4:" not in out

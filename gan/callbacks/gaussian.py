@@ -68,7 +68,7 @@ class GaussianMonitor(pl.Callback):
         step = pl_module.training_steps_done
         if self.print_status:
             print(
-                f"Epoch {step}: D loss {_f(metrics, 'train/d_loss')} "
+                f"Training step {step}: D loss {_f(metrics, 'train/d_loss')} "
                 f"({describe_discriminator(metrics).replace(':', '')}) "
                 f"G loss {_f(metrics, 'train/g_loss')}; Real Dist [{hp.target_mean:g}, {hp.target_std:g}], "
                 f"Fake Dist [{_f(metrics, 'val/gen_mean')}, {_f(metrics, 'val/gen_std')}]",
