@@ -16,7 +16,7 @@ from gan.run import _instantiate_all, train
 from tests.conftest import config_options
 
 # A data set each model fits (shapes come from the data); models not listed are tried with image data.
-DATA_FOR_MODEL = {"gaussian": "gaussian", "vanilla": "mnist", "dcgan": "image_folder"}
+DATA_FOR_MODEL = {"gaussian": "gaussian", "mixture": "ring", "vanilla": "mnist", "dcgan": "image_folder"}
 CPU_TRAINERS = ["cpu_bf16"]  # cpu: every other test; ddp_cpu relaunches the command per rank: tests/test_ddp.py
 TINY = ["data.sample_size=50", "model.eval_samples=500", "logger=none"]
 

@@ -9,7 +9,7 @@ from torch import nn
 
 from gan.errors import ConfigError
 
-ACTIVATIONS = {"tanh": nn.Tanh, "sigmoid": nn.Sigmoid, "relu": nn.ReLU, "leaky_relu": nn.LeakyReLU, "elu": nn.ELU}
+ACTIVATIONS = {"tanh": nn.Tanh, "sigmoid": nn.Sigmoid, "relu": nn.ReLU, "leaky_relu": lambda: nn.LeakyReLU(0.2), "elu": nn.ELU}
 
 
 def moments(x: torch.Tensor) -> torch.Tensor:
@@ -28,12 +28,22 @@ def _with_diffs(x: torch.Tensor, exponent: float) -> torch.Tensor:
     return torch.cat([x, (x - x.mean(dim=1, keepdim=True)).pow(exponent)], dim=1)
 
 
-# name -> (preprocess, D input width as a function of the set size); the seed's four choices.
+def sorted_set(x: torch.Tensor) -> torch.Tensor:
+    """(B, N) -> (B, N): each set in ascending order, its N order statistics (an empirical quantile function).
+
+    Moments cannot tell a spiky or flat-shouldered set from a Gaussian; the sorted set shows D the whole shape,
+    and sorting passes gradients to each draw at its rank, so G learns where every quantile belongs.
+    """
+    return x.sort(dim=1).values
+
+
+# name -> (preprocess, D input width as a function of the set size); the seed's four choices, then ours.
 PREPROCESS = {
     "moments": (moments, lambda n: 4),
     "raw": (lambda x: x, lambda n: n),
     "variances": (lambda x: _with_diffs(x, 2.0), lambda n: 2 * n),
     "diffs": (lambda x: _with_diffs(x, 1.0), lambda n: 2 * n),
+    "sorted": (sorted_set, lambda n: n),
 }
 
 
@@ -75,7 +85,12 @@ class GaussianDiscriminator(nn.Module):
     """
 
     def __init__(
-        self, sample_size: int, preprocess: str = "moments", hidden_sizes: list[int] = (10, 10), activation: str = "sigmoid"
+        self,
+        sample_size: int,
+        preprocess: str = "moments",
+        hidden_sizes: list[int] = (10, 10),
+        activation: str = "sigmoid",
+        spectral_norm: bool = False,
     ) -> None:
         super().__init__()
         if preprocess not in PREPROCESS:
@@ -85,6 +100,10 @@ class GaussianDiscriminator(nn.Module):
             )
         self.preprocess, input_width = PREPROCESS[preprocess]
         self.net = _mlp([input_width(sample_size), *hidden_sizes, 1], activation, "model.discriminator.activation")
+        if spectral_norm:  # each layer 1-Lipschitz (Miyato et al. 2018): D's slope, and so G's step, stays bounded
+            for layer in self.net:
+                if isinstance(layer, nn.Linear):
+                    nn.utils.parametrizations.spectral_norm(layer)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         # Set statistics (a 4th power over a set that G has squeezed narrow) overflow or lose all precision in
