@@ -98,3 +98,31 @@ def test_short_run_logs_metrics_writes_scatter_and_samples(make_cfg, tmp_path):
     written = sample(run, n=50, out=tmp_path / "sampled")
     lines = (tmp_path / "sampled" / "samples.csv").read_text().splitlines()
     assert lines[0] == "x,y" and len(lines) == 51 and {p.name for p in written} == {"samples.csv", "scatter.png"}
+
+
+def test_packing_composes_with_the_image_discriminators():
+    from gan.networks.dcgan import DCGANDiscriminator
+    from gan.networks.mlp import MLPDiscriminator
+
+    mlp = MLPDiscriminator(channels=1, image_size=28, hidden_sizes=[16], pack=2)
+    assert mlp.net[0].in_features == 2 * 784 and mlp(torch.randn(6, 1, 28, 28)).shape == (3,)
+    dcgan = DCGANDiscriminator(image_size=32, channels=3, width=4, pack=4)
+    assert dcgan.net[0].in_channels == 12 and dcgan(torch.randn(8, 3, 32, 32)).shape == (2,)
+    with pytest.raises(ConfigError, match="model.pack=0"):
+        MLPDiscriminator(channels=1, image_size=28, pack=0)
+
+
+def test_packed_mlp_run_on_mnist(make_cfg):
+    cfg = make_cfg("model=vanilla", "data=mnist", "model.pack=2", "trainer.fast_dev_run=true", "logger=none")
+    metrics = train(cfg)
+    assert np.isfinite(metrics["train/d_loss"]) and np.isfinite(metrics["train/g_loss"])
+
+
+def test_packed_dcgan_run_on_an_image_folder(make_cfg, tmp_path):
+    from tests.test_dcgan import NARROW, make_image_folder
+
+    root = make_image_folder(tmp_path / "imgs")
+    cfg = make_cfg(*NARROW, "data=image_folder", f"data.root={root}", "data.image_size=32", "data.batch_size=4",
+                   "model.pack=2", "trainer.fast_dev_run=true")
+    metrics = train(cfg)
+    assert np.isfinite(metrics["train/d_loss"]) and np.isfinite(metrics["train/g_loss"])

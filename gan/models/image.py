@@ -35,6 +35,7 @@ class ImageGAN(GAN):
         inception_weights: str | None = None,
         kid_subset_size: int = 1000,
         kid_subsets: int = 10,
+        pack: int = 1,  # PacGAN packing, recorded here and applied by the discriminator (gan.networks.packing)
         **kwargs,
     ) -> None:
         super().__init__(*args, **kwargs)

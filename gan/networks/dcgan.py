@@ -20,6 +20,7 @@ import torch
 from torch import nn
 
 from gan.errors import ConfigError
+from gan.networks.packing import check_pack, pack_samples
 
 IMAGE_SIZES = (32, 64, 128)
 MAX_G_BLOCKS = 4  # the seed's G has four hidden blocks (512 ... 64) even at 128 px
@@ -68,13 +69,17 @@ class DCGANGenerator(nn.Module):
 
 
 class DCGANDiscriminator(nn.Module):
-    """(B, channels, image_size, image_size) images -> (B,) logits (larger means real)."""
+    """(B, channels, image_size, image_size) images -> (B,) logits (larger means real).
 
-    def __init__(self, image_size: int = 64, channels: int = 3, width: int = 64) -> None:
+    With `pack=m` (PacGAN) m images are joined along channels: (B, C, H, W) -> (B/m, m*C, H, W) -> (B/m,).
+    """
+
+    def __init__(self, image_size: int = 64, channels: int = 3, width: int = 64, pack: int = 1) -> None:
         super().__init__()
         halvings = _check(image_size, width, "model.discriminator")
+        self.pack = check_pack(pack)
         layers: list[nn.Module] = []
-        n_in = channels
+        n_in = channels * self.pack
         for i in range(halvings):  # each halves the size: 128 -> 64 -> ... -> 4
             n_out = width * 2**i
             layers += [
@@ -87,4 +92,4 @@ class DCGANDiscriminator(nn.Module):
         self.net = nn.Sequential(*layers)
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
-        return self.net(images).flatten()
+        return self.net(pack_samples(images, self.pack)).flatten()

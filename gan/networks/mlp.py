@@ -12,6 +12,7 @@ import torch
 from torch import nn
 
 from gan.errors import ConfigError
+from gan.networks.packing import check_pack, pack_samples
 
 
 def _check_sizes(key: str, sizes: Sequence[int]) -> list[int]:
@@ -22,7 +23,10 @@ def _check_sizes(key: str, sizes: Sequence[int]) -> list[int]:
 
 
 class MLPDiscriminator(nn.Module):
-    """(B, C, H, W) images -> flattened (B, C*H*W) -> hidden layers -> (B,) logits."""
+    """(B, C, H, W) images -> flattened (B, C*H*W) -> hidden layers -> (B,) logits.
+
+    With `pack=m` (PacGAN) m flattened images are joined: (B, C*H*W) -> (B/m, m*C*H*W) -> (B/m,) logits.
+    """
 
     def __init__(
         self,
@@ -31,11 +35,13 @@ class MLPDiscriminator(nn.Module):
         hidden_sizes: Sequence[int] = (1024, 512, 256),
         negative_slope: float = 0.2,
         dropout: float = 0.3,
+        pack: int = 1,
     ) -> None:
         super().__init__()
+        self.pack = check_pack(pack)
         if not 0.0 <= dropout < 1.0:
             raise ConfigError(f"model.discriminator.dropout={dropout}: use a value in [0, 1), e.g. 0.3 as the seed.")
-        widths = [channels * image_size * image_size, *_check_sizes("model.discriminator.hidden_sizes", hidden_sizes)]
+        widths = [self.pack * channels * image_size * image_size, *_check_sizes("model.discriminator.hidden_sizes", hidden_sizes)]
         layers: list[nn.Module] = []
         for n_in, n_out in zip(widths[:-1], widths[1:]):
             layers += [nn.Linear(n_in, n_out), nn.LeakyReLU(negative_slope), nn.Dropout(dropout)]
@@ -43,7 +49,7 @@ class MLPDiscriminator(nn.Module):
         self.net = nn.Sequential(*layers)
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
-        return self.net(images.flatten(1)).squeeze(-1)  # (B, 784) -> (B, 1) -> (B,)
+        return self.net(pack_samples(images.flatten(1), self.pack)).squeeze(-1)  # (B, 784) -> (B, 1) -> (B,)
 
 
 class MLPGenerator(nn.Module):
