@@ -22,6 +22,7 @@ class GaussianGAN(GAN):
         target_std: float,
         eval_samples: int = 10_000,
         lr_decay_start: float | None = None,
+        pack: int = 1,  # PacGAN packing, recorded here and applied by the discriminator (gan.networks.packing)
         **kwargs,
     ) -> None:
         super().__init__(*args, **kwargs)

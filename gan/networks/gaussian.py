@@ -8,6 +8,7 @@ import torch
 from torch import nn
 
 from gan.errors import ConfigError
+from gan.networks.packing import check_pack, pack_samples
 
 ACTIVATIONS = {"tanh": nn.Tanh, "sigmoid": nn.Sigmoid, "relu": nn.ReLU, "leaky_relu": lambda: nn.LeakyReLU(0.2), "elu": nn.ELU}
 
@@ -80,6 +81,8 @@ class GaussianGenerator(nn.Module):
 class GaussianDiscriminator(nn.Module):
     """Judges each set of draws as one sample: (B, N) -> preprocess -> (B, F) -> MLP -> (B,) logits.
 
+    With `pack=m` (PacGAN) the features of m sets are joined: (B, F) -> (B/m, m*F) -> (B/m,) logits.
+
     The seed's D is F -> 10 -> 10 -> 1 with sigmoid activations and a sigmoid output; here the last
     sigmoid moves into the loss (`binary_cross_entropy_with_logits`), the same function, computed stably.
     """
@@ -91,15 +94,18 @@ class GaussianDiscriminator(nn.Module):
         hidden_sizes: list[int] = (10, 10),
         activation: str = "sigmoid",
         spectral_norm: bool = False,
+        pack: int = 1,
     ) -> None:
         super().__init__()
+        self.pack = check_pack(pack)
         if preprocess not in PREPROCESS:
             raise ConfigError(
                 f"model.discriminator.preprocess={preprocess!r} is not one of: {', '.join(PREPROCESS)}. "
                 "Pick one, e.g. model.discriminator.preprocess=moments."
             )
         self.preprocess, input_width = PREPROCESS[preprocess]
-        self.net = _mlp([input_width(sample_size), *hidden_sizes, 1], activation, "model.discriminator.activation")
+        width = self.pack * input_width(sample_size)  # packing joins the features of `pack` sets
+        self.net = _mlp([width, *hidden_sizes, 1], activation, "model.discriminator.activation")
         if spectral_norm:  # each layer 1-Lipschitz (Miyato et al. 2018): D's slope, and so G's step, stays bounded
             for layer in self.net:
                 if isinstance(layer, nn.Linear):
@@ -113,4 +119,4 @@ class GaussianDiscriminator(nn.Module):
                 features = self.preprocess(x.float())
         else:
             features = self.preprocess(x)
-        return self.net(features).squeeze(-1)
+        return self.net(pack_samples(features, self.pack)).squeeze(-1)  # (B, F) -> (B/pack, pack*F) -> (B/pack,)
