@@ -112,6 +112,15 @@ def test_packing_composes_with_the_image_discriminators():
         MLPDiscriminator(channels=1, image_size=28, pack=0)
 
 
+@pytest.mark.parametrize("preprocess, width", [("moments", 4), ("sorted", 50)])
+def test_packing_composes_with_the_gaussian_discriminator(preprocess, width):
+    from gan.networks.gaussian import GaussianDiscriminator
+
+    d = GaussianDiscriminator(sample_size=50, preprocess=preprocess, hidden_sizes=[8], pack=2)
+    assert d.net[0].in_features == 2 * width  # the features of 2 sets, joined
+    assert d(torch.randn(6, 50)).shape == (3,)
+
+
 def test_packed_mlp_run_on_mnist(make_cfg):
     cfg = make_cfg("model=vanilla", "data=mnist", "model.pack=2", "trainer.fast_dev_run=true", "logger=none")
     metrics = train(cfg)
