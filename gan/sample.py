@@ -6,7 +6,8 @@
     python -m gan.sample outputs/runs/gaussian-gaussian/<date> -n 10000     # the 1-D Gaussian GAN
 
 Image GANs write `grid.png`, `images/0000.png ...` and `samples.pt` ((N, C, H, W) float in [-1, 1]);
-`--interpolate` adds `interpolation.png`. The Gaussian GAN writes `samples.csv` and `histogram.png`.
+`--interpolate` adds `interpolation.png`. The Gaussian GAN writes `samples.csv` and `histogram.png`;
+a 2-D mixture run (data=ring, data=grid) writes `samples.csv` (columns x, y) and `scatter.png`.
 Files go to `--out` (default `<run>/sampled`). The EMA generator is used when the run kept one.
 """
 
@@ -84,6 +85,10 @@ def sample(path: str | Path, n: int | None = None, out: str | Path | None = None
         raise ConfigError(f"-n {n}: ask for at least one sample.")
     if model.sample_kind == "numbers":
         return sample_gaussian(model, n or 10_000, out, seed)
+    if model.sample_kind == "points":  # 2-D mixtures: samples.csv (x, y) and scatter.png
+        from gan.callbacks.mixture import write_samples
+
+        return write_samples(model, n or 2500, out, seed)
     if model.sample_kind == "images":
         return sample_images(model, n or 64, out, seed, interpolate_steps)
     raise ConfigError(

@@ -21,6 +21,7 @@ from torch import nn
 
 from gan.errors import ConfigError
 from gan.networks import with_spectral_norm
+from gan.networks.packing import check_pack, pack_samples
 
 IMAGE_SIZES = (32, 64, 128)
 # D's normalisation after each hidden convolution. BatchNorm (the seed's) mixes the samples of a batch, which
@@ -80,16 +81,18 @@ class DCGANDiscriminator(nn.Module):
     """(B, channels, image_size, image_size) images -> (B,) logits (larger means real).
 
     `norm` replaces the seed's BatchNorm (see D_NORMS); `spectral_norm` normalises every convolution.
+    With `pack=m` (PacGAN) m images are joined along channels: (B, C, H, W) -> (B/m, m*C, H, W) -> (B/m,).
     """
 
     def __init__(self, image_size: int = 64, channels: int = 3, width: int = 64, norm: str = "batch",
-                 spectral_norm: bool = False) -> None:
+                 spectral_norm: bool = False, pack: int = 1) -> None:
         super().__init__()
         halvings = _check(image_size, width, "model.discriminator")
         if norm not in D_NORMS:
             raise ConfigError(f"model.discriminator.norm={norm!r} is not one of: {', '.join(D_NORMS)} (the seed: batch).")
+        self.pack = check_pack(pack)
         layers: list[nn.Module] = []
-        n_in = channels
+        n_in = channels * self.pack
         for i in range(halvings):  # each halves the size: 128 -> 64 -> ... -> 4
             n_out = width * 2**i
             layers += [
@@ -103,4 +106,4 @@ class DCGANDiscriminator(nn.Module):
 
     def forward(self, images: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
         """`c`: labels of a conditional variant; this unconditional D ignores them."""
-        return self.net(images).flatten()
+        return self.net(pack_samples(images, self.pack)).flatten()

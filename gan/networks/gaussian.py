@@ -9,8 +9,9 @@ from torch import nn
 
 from gan.errors import ConfigError
 from gan.networks import with_spectral_norm
+from gan.networks.packing import check_pack, pack_samples
 
-ACTIVATIONS = {"tanh": nn.Tanh, "sigmoid": nn.Sigmoid, "relu": nn.ReLU, "leaky_relu": nn.LeakyReLU, "elu": nn.ELU}
+ACTIVATIONS = {"tanh": nn.Tanh, "sigmoid": nn.Sigmoid, "relu": nn.ReLU, "leaky_relu": lambda: nn.LeakyReLU(0.2), "elu": nn.ELU}
 
 
 def moments(x: torch.Tensor) -> torch.Tensor:
@@ -29,12 +30,22 @@ def _with_diffs(x: torch.Tensor, exponent: float) -> torch.Tensor:
     return torch.cat([x, (x - x.mean(dim=1, keepdim=True)).pow(exponent)], dim=1)
 
 
-# name -> (preprocess, D input width as a function of the set size); the seed's four choices.
+def sorted_set(x: torch.Tensor) -> torch.Tensor:
+    """(B, N) -> (B, N): each set in ascending order, its N order statistics (an empirical quantile function).
+
+    Moments cannot tell a spiky or flat-shouldered set from a Gaussian; the sorted set shows D the whole shape,
+    and sorting passes gradients to each draw at its rank, so G learns where every quantile belongs.
+    """
+    return x.sort(dim=1).values
+
+
+# name -> (preprocess, D input width as a function of the set size); the seed's four choices, then ours.
 PREPROCESS = {
     "moments": (moments, lambda n: 4),
     "raw": (lambda x: x, lambda n: n),
     "variances": (lambda x: _with_diffs(x, 2.0), lambda n: 2 * n),
     "diffs": (lambda x: _with_diffs(x, 1.0), lambda n: 2 * n),
+    "sorted": (sorted_set, lambda n: n),
 }
 
 
@@ -71,23 +82,32 @@ class GaussianGenerator(nn.Module):
 class GaussianDiscriminator(nn.Module):
     """Judges each set of draws as one sample: (B, N) -> preprocess -> (B, F) -> MLP -> (B,) logits.
 
+    With `pack=m` (PacGAN) the features of m sets are joined: (B, F) -> (B/m, m*F) -> (B/m,) logits.
+
     The seed's D is F -> 10 -> 10 -> 1 with sigmoid activations and a sigmoid output; here the last
     sigmoid moves into the loss (`binary_cross_entropy_with_logits`), the same function, computed stably.
     """
 
     def __init__(
-        self, sample_size: int, preprocess: str = "moments", hidden_sizes: list[int] = (10, 10), activation: str = "sigmoid",
+        self,
+        sample_size: int,
+        preprocess: str = "moments",
+        hidden_sizes: list[int] = (10, 10),
+        activation: str = "sigmoid",
         spectral_norm: bool = False,
+        pack: int = 1,
     ) -> None:
         super().__init__()
+        self.pack = check_pack(pack)
         if preprocess not in PREPROCESS:
             raise ConfigError(
                 f"model.discriminator.preprocess={preprocess!r} is not one of: {', '.join(PREPROCESS)}. "
                 "Pick one, e.g. model.discriminator.preprocess=moments."
             )
         self.preprocess, input_width = PREPROCESS[preprocess]
-        self.net = _mlp([input_width(sample_size), *hidden_sizes, 1], activation, "model.discriminator.activation")
-        if spectral_norm:
+        width = self.pack * input_width(sample_size)  # packing joins the features of `pack` sets
+        self.net = _mlp([width, *hidden_sizes, 1], activation, "model.discriminator.activation")
+        if spectral_norm:  # each layer 1-Lipschitz (Miyato et al. 2018)
             with_spectral_norm(self.net)
 
     def forward(self, x: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
@@ -99,4 +119,4 @@ class GaussianDiscriminator(nn.Module):
                 features = self.preprocess(x.float())
         else:
             features = self.preprocess(x)
-        return self.net(features).squeeze(-1)
+        return self.net(pack_samples(features, self.pack)).squeeze(-1)  # (B, F) -> (B/pack, pack*F) -> (B/pack,)

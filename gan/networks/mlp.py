@@ -13,6 +13,7 @@ from torch import nn
 
 from gan.errors import ConfigError
 from gan.networks import with_spectral_norm
+from gan.networks.packing import check_pack, pack_samples
 
 
 def _check_sizes(key: str, sizes: Sequence[int]) -> list[int]:
@@ -23,7 +24,10 @@ def _check_sizes(key: str, sizes: Sequence[int]) -> list[int]:
 
 
 class MLPDiscriminator(nn.Module):
-    """(B, C, H, W) images -> flattened (B, C*H*W) -> hidden layers -> (B,) logits; `spectral_norm` on every layer."""
+    """(B, C, H, W) images -> flattened (B, C*H*W) -> hidden layers -> (B,) logits; `spectral_norm` on every layer.
+
+    With `pack=m` (PacGAN) m flattened images are joined: (B, C*H*W) -> (B/m, m*C*H*W) -> (B/m,) logits.
+    """
 
     def __init__(
         self,
@@ -33,11 +37,13 @@ class MLPDiscriminator(nn.Module):
         negative_slope: float = 0.2,
         dropout: float = 0.3,
         spectral_norm: bool = False,
+        pack: int = 1,
     ) -> None:
         super().__init__()
+        self.pack = check_pack(pack)
         if not 0.0 <= dropout < 1.0:
             raise ConfigError(f"model.discriminator.dropout={dropout}: use a value in [0, 1), e.g. 0.3 as the seed.")
-        widths = [channels * image_size * image_size, *_check_sizes("model.discriminator.hidden_sizes", hidden_sizes)]
+        widths = [self.pack * channels * image_size * image_size, *_check_sizes("model.discriminator.hidden_sizes", hidden_sizes)]
         layers: list[nn.Module] = []
         for n_in, n_out in zip(widths[:-1], widths[1:]):
             layers += [nn.Linear(n_in, n_out), nn.LeakyReLU(negative_slope), nn.Dropout(dropout)]
@@ -46,7 +52,7 @@ class MLPDiscriminator(nn.Module):
 
     def forward(self, images: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
         """`c`: labels of a conditional variant; this unconditional D ignores them."""
-        return self.net(images.flatten(1)).squeeze(-1)  # (B, 784) -> (B, 1) -> (B,)
+        return self.net(pack_samples(images.flatten(1), self.pack)).squeeze(-1)  # (B, 784) -> (B, 1) -> (B,)
 
 
 class MLPGenerator(nn.Module):

@@ -1,0 +1,42 @@
+"""MLP networks for low-dimensional points (the 2-D mixtures): G maps noise to a point, D judges packs of points."""
+
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+from gan.networks.packing import check_pack, pack_samples
+
+
+def _mlp(widths: Sequence[int], negative_slope: float) -> nn.Sequential:
+    layers: list[nn.Module] = []
+    for i, (n_in, n_out) in enumerate(zip(widths[:-1], widths[1:])):
+        layers.append(nn.Linear(n_in, n_out))
+        if i < len(widths) - 2:
+            layers.append(nn.LeakyReLU(negative_slope) if negative_slope else nn.ReLU())
+    return nn.Sequential(*layers)
+
+
+class PointGenerator(nn.Module):
+    """(B, latent_dim) noise -> (B, dim) points; ReLU hidden layers as PacGAN's G (4 x 400 there)."""
+
+    def __init__(self, latent_dim: int = 2, dim: int = 2, hidden_sizes: Sequence[int] = (128, 128, 128)) -> None:
+        super().__init__()
+        self.net = _mlp([latent_dim, *hidden_sizes, dim], negative_slope=0.0)
+
+    def forward(self, noise: torch.Tensor) -> torch.Tensor:
+        return self.net(noise)
+
+
+class PointDiscriminator(nn.Module):
+    """(B, dim) points -> packs of `pack` -> (B/pack, pack*dim) -> MLP -> (B/pack,) logits."""
+
+    def __init__(self, dim: int = 2, hidden_sizes: Sequence[int] = (128, 128), pack: int = 1,
+                 negative_slope: float = 0.2) -> None:
+        super().__init__()
+        self.pack = check_pack(pack)
+        self.net = _mlp([dim * self.pack, *hidden_sizes, 1], negative_slope)
+
+    def forward(self, points: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
+        """`c`: labels of a conditional variant; this unconditional D ignores them."""
+        return self.net(pack_samples(points, self.pack)).squeeze(-1)

@@ -1,0 +1,137 @@
+"""The 2-D mixtures (ring, grid): sampling, PacGAN's metrics on hand-made points, packing, and runs end to end."""
+
+import json
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from gan.data.mixture import MixtureDataModule, mixture_centres, sample_mixture
+from gan.errors import ConfigError
+from gan.metrics.mixture import HIGH_QUALITY_CEILING, mixture_report
+from gan.networks.packing import pack_samples
+from gan.networks.points import PointDiscriminator
+from gan.run import train
+from gan.sample import sample
+
+
+def test_ring_and_grid_centres_are_pacgans():
+    ring = mixture_centres("ring", 8, 1.0)
+    assert ring.shape == (8, 2) and torch.allclose(ring.norm(dim=1), torch.ones(8, dtype=torch.float64))
+    assert torch.allclose(ring[2], torch.tensor([0.0, 1.0], dtype=torch.float64), atol=1e-12)
+    grid = mixture_centres("grid", 25, 4.0)
+    assert sorted(set(grid[:, 0].tolist())) == [-4.0, -2.0, 0.0, 2.0, 4.0] and len(set(map(tuple, grid.tolist()))) == 25
+    with pytest.raises(ConfigError, match="square"):
+        mixture_centres("grid", 24, 4.0)
+
+
+@pytest.mark.parametrize("layout, size, radius, sigma", [("ring", 8, 1.0, 0.01), ("grid", 25, 4.0, 0.05)])
+def test_mixture_sampling_has_the_configured_means_and_sigma(layout, size, radius, sigma):
+    centres = mixture_centres(layout, size, radius)
+    points = sample_mixture(centres, sigma, 200_000, torch.Generator().manual_seed(0)).double()
+    nearest = torch.cdist(points, centres).argmin(dim=1)
+    for k in range(size):
+        mine = points[nearest == k]
+        assert len(mine) == pytest.approx(200_000 / size, rel=0.1)  # equal weights
+        assert torch.allclose(mine.mean(0), centres[k], atol=5 * sigma / math.sqrt(len(mine)))
+        assert mine.std(0).tolist() == pytest.approx([sigma, sigma], rel=0.03)
+
+
+def test_metrics_of_one_mode_and_of_an_exact_sample():
+    centres = mixture_centres("ring", 8, 1.0)
+    collapsed = centres[3].expand(2500, 2) + 0.001 * torch.randn(2500, 2, dtype=torch.float64)
+    report = mixture_report(collapsed, centres, 0.01)
+    assert report["modes"] == 1 and report["high_quality"] == 1.0
+    assert report["reverse_kl"] == pytest.approx(math.log(8))
+    exact = sample_mixture(centres, 0.01, 100_000, torch.Generator().manual_seed(1))
+    report = mixture_report(exact, centres, 0.01)
+    assert report["modes"] == 8 and report["reverse_kl"] < 1e-3
+    assert report["high_quality"] == pytest.approx(HIGH_QUALITY_CEILING, abs=2e-3)
+    assert HIGH_QUALITY_CEILING == pytest.approx(0.98889, abs=1e-5)
+    far = mixture_report(torch.full((10, 2), 10.0), centres, 0.01)  # nothing near any mode
+    assert far["modes"] == 0 and far["high_quality"] == 0.0
+
+
+def test_metrics_count_a_point_only_within_three_sigma():
+    centres = mixture_centres("grid", 25, 4.0)
+    points = torch.tensor([[0.0, 0.149], [0.0, 0.151], [2.0, 2.0]])  # 2.98 sigma, 3.02 sigma, on a centre
+    report = mixture_report(points, centres, 0.05)
+    assert report["modes"] == 2 and report["high_quality"] == pytest.approx(2 / 3)
+    assert report["reverse_kl"] == pytest.approx(math.log(25 / 2))  # two modes, half each
+
+
+def test_packing_joins_consecutive_samples():
+    points = torch.arange(12.0).view(6, 2)
+    assert pack_samples(points, 3).tolist() == [[0, 1, 2, 3, 4, 5], [6, 7, 8, 9, 10, 11]]
+    images = torch.arange(4 * 3 * 2 * 2.0).view(4, 3, 2, 2)
+    packed = pack_samples(images, 2)
+    assert packed.shape == (2, 6, 2, 2) and torch.equal(packed[1, 3:], images[3])
+    assert pack_samples(points, 1) is points
+    with pytest.raises(ConfigError, match="multiple of the pack"):
+        pack_samples(points, 4)
+    d = PointDiscriminator(dim=2, hidden_sizes=[8], pack=2)
+    assert d.net[0].in_features == 4 and d(torch.randn(10, 2)).shape == (5,)
+
+
+def test_datamodule_batches_feed_each_d_update():
+    data = MixtureDataModule("grid", 25, 4.0, 0.05, batch_size=10, slices=3, steps_per_epoch=2)
+    batch = next(iter(data.train_dataloader()))
+    assert batch.shape == (30, 2)
+
+
+@pytest.mark.parametrize("overrides", [["data=ring"], ["data=grid"], ["data=ring", "model.pack=2"]])
+def test_fast_dev_run(make_cfg, tmp_path, overrides):
+    metrics = train(make_cfg("model=mixture", *overrides, "trainer.fast_dev_run=true"))
+    assert np.isfinite(metrics["train/d_loss"]) and np.isfinite(metrics["train/g_loss"])
+    saved = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    for key in ("modes", "high_quality", "reverse_kl"):
+        assert np.isfinite(saved[key]), key
+
+
+def test_short_run_logs_metrics_writes_scatter_and_samples(make_cfg, tmp_path):
+    cfg = make_cfg("model=mixture", "data=grid", "trainer.max_epochs=1", "data.steps_per_epoch=20", "model.pack=2")
+    metrics = train(cfg)
+    run = tmp_path / "run"
+    assert (run / "scatter.png").is_file() and list(run.glob("events.out.tfevents.*"))
+    assert {"val/modes", "val/high_quality", "val/reverse_kl"} <= set(metrics)
+    written = sample(run, n=50, out=tmp_path / "sampled")
+    lines = (tmp_path / "sampled" / "samples.csv").read_text().splitlines()
+    assert lines[0] == "x,y" and len(lines) == 51 and {p.name for p in written} == {"samples.csv", "scatter.png"}
+
+
+def test_packing_composes_with_the_image_discriminators():
+    from gan.networks.dcgan import DCGANDiscriminator
+    from gan.networks.mlp import MLPDiscriminator
+
+    mlp = MLPDiscriminator(channels=1, image_size=28, hidden_sizes=[16], pack=2)
+    assert mlp.net[0].in_features == 2 * 784 and mlp(torch.randn(6, 1, 28, 28)).shape == (3,)
+    dcgan = DCGANDiscriminator(image_size=32, channels=3, width=4, pack=4)
+    assert dcgan.net[0].in_channels == 12 and dcgan(torch.randn(8, 3, 32, 32)).shape == (2,)
+    with pytest.raises(ConfigError, match="model.pack=0"):
+        MLPDiscriminator(channels=1, image_size=28, pack=0)
+
+
+@pytest.mark.parametrize("preprocess, width", [("moments", 4), ("sorted", 50)])
+def test_packing_composes_with_the_gaussian_discriminator(preprocess, width):
+    from gan.networks.gaussian import GaussianDiscriminator
+
+    d = GaussianDiscriminator(sample_size=50, preprocess=preprocess, hidden_sizes=[8], pack=2)
+    assert d.net[0].in_features == 2 * width  # the features of 2 sets, joined
+    assert d(torch.randn(6, 50)).shape == (3,)
+
+
+def test_packed_mlp_run_on_mnist(make_cfg):
+    cfg = make_cfg("model=vanilla", "data=mnist", "model.pack=2", "trainer.fast_dev_run=true", "logger=none")
+    metrics = train(cfg)
+    assert np.isfinite(metrics["train/d_loss"]) and np.isfinite(metrics["train/g_loss"])
+
+
+def test_packed_dcgan_run_on_an_image_folder(make_cfg, tmp_path):
+    from tests.test_dcgan import NARROW, make_image_folder
+
+    root = make_image_folder(tmp_path / "imgs")
+    cfg = make_cfg(*NARROW, "data=image_folder", f"data.root={root}", "data.image_size=32", "data.batch_size=4",
+                   "model.pack=2", "trainer.fast_dev_run=true")
+    metrics = train(cfg)
+    assert np.isfinite(metrics["train/d_loss"]) and np.isfinite(metrics["train/g_loss"])
