@@ -264,6 +264,26 @@ class GaussianEvaluator:
             return gaussian_report(model.draw(self.samples, seed=self.seed), self.target_mean, self.target_std)
 
 
+class MixtureEvaluator:
+    """PacGAN's mode figures (modes, high quality, reverse KL) of fresh 2-D points (seed 0), as `MixtureGAN.evaluate`."""
+
+    def __init__(self, samples: int = 2500, seed: int = 0) -> None:
+        self.samples, self.seed = int(samples), seed
+
+    def describe(self) -> tuple[list[str], list[str]]:
+        return [f"modes, high_quality and reverse_kl of {self.samples} points against the mixture's centres"], []
+
+    def can_measure(self) -> bool:
+        return True
+
+    def prepare(self) -> None:
+        pass
+
+    def evaluate(self, model) -> dict[str, float]:
+        with _forked_rng(model.device):
+            return model.evaluate(seed=self.seed, samples=self.samples)
+
+
 def final_figures(model, cfg: DictConfig, build: bool = True) -> dict[str, float]:
     """The figures a run ends with (metrics.json): its evaluator's, over its own data and cache."""
     evaluator = model.evaluator(data=cfg.data, cache_dir=cfg.paths.cache_dir, build=build)

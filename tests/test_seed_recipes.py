@@ -21,6 +21,10 @@ ADDED_OFF = {
     "model.feature_build.max_samples": None,
     "model.feature_build.epochs": None,
     "model.nearest_k": 5,
+    # PacGAN packing and the toy recipes' learning-rate decay, off.
+    "model.pack": 1,
+    "model.discriminator.pack": 1,
+    "model.lr_decay_start": None,
 }
 
 

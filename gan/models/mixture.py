@@ -3,6 +3,7 @@
 import torch
 
 from gan.data.mixture import mixture_centres
+from gan.evaluation import MixtureEvaluator
 from gan.metrics.mixture import mixture_report
 from gan.models.gan import GAN, draw_noise
 from gan.models.schedule import apply_lr_decay
@@ -27,9 +28,14 @@ class MixtureGAN(GAN):
         generator = torch.Generator(device=self.device).manual_seed(seed) if seed is not None else None
         return self.generate(noise=draw_noise(self.hparams.noise, (n, *self.hparams.latent_shape), generator, self.device))
 
-    def evaluate(self, seed: int = 0) -> dict[str, float]:
+    def evaluate(self, seed: int = 0, samples: int | None = None) -> dict[str, float]:
         # A fixed evaluation seed: figures comparable over time, the training noise stream untouched.
-        return mixture_report(self.draw(self.hparams.eval_samples, seed=seed), self.centres, self.hparams.sigma)
+        points = self.draw(samples or self.hparams.eval_samples, seed=seed)
+        return mixture_report(points, self.centres, self.hparams.sigma)
+
+    def evaluator(self, data=None, cache_dir=None, build: bool = True, samples: int | None = None, **overrides):
+        """The end of a run and `gan.evaluate` score `evaluate()`'s figures through this (same points, same seed)."""
+        return MixtureEvaluator(samples or self.hparams.eval_samples)
 
     def validation_step(self, batch, batch_idx: int) -> None:
         self.log_dict({f"val/{k}": v for k, v in self.evaluate().items()}, sync_dist=True)
