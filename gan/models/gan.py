@@ -62,9 +62,15 @@ class GAN(pl.LightningModule):
         ema_decay: float | None = None,
         monitor: str | None = None,
         monitor_mode: str = "min",
+        num_classes: int | None = None,
     ) -> None:
-        """`monitor` names the run's main metric (logged by the variant), used for best checkpoints and sweeps."""
+        """`monitor` names the run's main metric (logged by the variant), used for best checkpoints and sweeps.
+        `num_classes`: a conditional GAN, G(z, c) and D(x, c) with labels c in [0, num_classes) (`${data.num_classes}`);
+        None: unconditional, labels in the batches are not passed on."""
         super().__init__()
+        if num_classes is not None and int(num_classes) < 2:
+            raise ConfigError(f"model.num_classes={num_classes}: a conditional GAN needs 2 or more classes; "
+                              "null for an unconditional one.")
         _check_choice("model.noise", noise, NOISE)
         for key, value in {"model.d_steps": d_steps, "model.g_steps": g_steps}.items():
             if int(value) < 1:
@@ -107,14 +113,69 @@ class GAN(pl.LightningModule):
         """The generator used for pictures, metrics and `gan.sample`: its EMA when one is kept."""
         return self.generator_ema.module if self.generator_ema is not None else self.generator
 
+    @property
+    def num_classes(self) -> int | None:
+        """How many labels G and D are conditioned on; None: an unconditional GAN."""
+        value = self.hparams.get("num_classes")  # checkpoints saved before conditioning existed have none
+        return int(value) if value is not None else None
+
+    @property
+    def conditional(self) -> bool:
+        return self.num_classes is not None
+
+    def check_labels(self, labels: torch.Tensor | None, what: str = "labels") -> None:
+        """One-line errors for labels a model cannot take: any on an unconditional one, or out of range."""
+        if labels is None:
+            if self.conditional:
+                raise ConfigError(f"{type(self).__name__} is conditional ({self.num_classes} classes): "
+                                  f"it needs {what} in 0..{self.num_classes - 1}.")
+            return
+        if not self.conditional:
+            raise ConfigError(f"{what}: this model is not conditional (model.num_classes is null); "
+                              "it draws without labels.")
+        if len(labels) and (labels.min() < 0 or labels.max() >= self.num_classes):
+            bad = labels[(labels < 0) | (labels >= self.num_classes)][0].item()
+            raise ConfigError(f"{what}: label {bad} is out of range; this model has classes 0..{self.num_classes - 1}.")
+
+    def _g(self, net: nn.Module, noise: torch.Tensor, c: torch.Tensor | None) -> torch.Tensor:
+        """G(z) for unconditional generators, G(z, c) with labels (B,) for conditional ones."""
+        return net(noise) if c is None else net(noise, c)
+
+    def balanced_labels(self, n: int, device: torch.device | str | None = None) -> torch.Tensor | None:
+        """(n,) labels 0, 1, ..., K-1, 0, 1, ...: every class equally often (evaluation, `gan.sample`); None if
+        unconditional."""
+        if not self.conditional:
+            return None
+        return torch.arange(n, device=device or self.device) % self.num_classes
+
+    def grid_inputs(self, num_samples: int) -> tuple[torch.Tensor, torch.Tensor | None, int | None]:
+        """(noise, labels or None, images per row or None: the caller's) of the fixed-noise picture.
+
+        Unconditional: the first `num_samples` fixed noise vectors. Conditional: one row per class, the same
+        noise vectors across the rows, so a column shows one noise under every label."""
+        if not self.conditional:
+            return self.fixed_noise[:num_samples], None, None
+        k = self.num_classes
+        columns = max(1, min(len(self.fixed_noise), num_samples // k))
+        noise = self.fixed_noise[:columns].repeat(k, *[1] * (self.fixed_noise.dim() - 1))  # (k * columns, ...)
+        labels = torch.arange(k, device=noise.device).repeat_interleave(columns)  # 0 0 0 1 1 1 ...
+        return noise, labels, columns
+
     @torch.no_grad()
-    def generate(self, n: int | None = None, noise: torch.Tensor | None = None, batch_size: int = 1000) -> torch.Tensor:
-        """Samples in eval mode, in chunks of `batch_size`; restores the sampler's train/eval mode."""
+    def generate(self, n: int | None = None, noise: torch.Tensor | None = None, batch_size: int = 1000,
+                 labels: torch.Tensor | None = None) -> torch.Tensor:
+        """Samples in eval mode, in chunks of `batch_size`; restores the sampler's train/eval mode.
+
+        `labels` (one per sample) for a conditional model; None there draws every class equally often."""
         noise = self.sample_noise(n) if noise is None else noise.to(self.device)
+        if labels is None and self.conditional:
+            labels = self.balanced_labels(len(noise))
+        self.check_labels(labels)
+        chunks = labels.to(self.device).split(batch_size) if labels is not None else [None] * len(noise.split(batch_size))
         was_training = self.sampler.training
         self.sampler.eval()
         try:
-            return torch.cat([self.sampler(chunk) for chunk in noise.split(batch_size)])
+            return torch.cat([self._g(self.sampler, z, c) for z, c in zip(noise.split(batch_size), chunks)])
         finally:
             self.sampler.train(was_training)
 
@@ -124,8 +185,15 @@ class GAN(pl.LightningModule):
         return batch[0] if isinstance(batch, (tuple, list)) else batch
 
     def condition_from_batch(self, batch) -> torch.Tensor | None:
-        """The labels D(x, c) is conditioned on; None: an unconditional GAN (its networks ignore `c`)."""
-        return None
+        """The labels G(z, c) and D(x, c) are conditioned on: the batch's (x, y) labels for a conditional model;
+        None for an unconditional one (its labels are not passed on, its networks are called without them)."""
+        if not self.conditional:
+            return None
+        if not isinstance(batch, (tuple, list)) or len(batch) < 2:
+            raise ConfigError(f"{type(self).__name__} is conditional (model.num_classes={self.num_classes}) but the "
+                              "data give no labels; use labelled data (data=mnist, data.labels=folders) or "
+                              "model.num_classes=null.")
+        return batch[1].long()
 
     def training_step(self, batch, batch_idx: int) -> None:
         d_opt, g_opt = self.optimizers()
@@ -133,7 +201,7 @@ class GAN(pl.LightningModule):
         c_slices = self._split(self.condition_from_batch(batch))
         # The fakes are made once with their graph: the first D update sees them detached and the first
         # G update back-propagates through them; further updates draw fresh noise, as the seeds do.
-        fake = self.generator(self.sample_noise(len(real_slices[0])))
+        fake = self._g(self.generator, self.sample_noise(len(real_slices[0])), c_slices[0])
 
         first_d_update = self.training_steps_done * self.hparams.d_steps
         for i, (real, c) in enumerate(zip(real_slices, c_slices)):
@@ -141,11 +209,11 @@ class GAN(pl.LightningModule):
                 d_fake = fake.detach()
             else:
                 with torch.no_grad():
-                    d_fake = self.generator(self.sample_noise(len(real)))
+                    d_fake = self._g(self.generator, self.sample_noise(len(real)), c)
             d_stats = self._d_step(d_opt, real, d_fake, c, first_d_update + i)
 
         for j in range(self.hparams.g_steps):
-            g_fake = fake if j == 0 else self.generator(self.sample_noise(len(real_slices[0])))
+            g_fake = fake if j == 0 else self._g(self.generator, self.sample_noise(len(real_slices[0])), c_slices[0])
             g_stats = self._g_step(g_opt, g_fake, c_slices[0])
 
         self._check_finite(d_stats["train/d_loss"], g_stats["train/g_loss"])

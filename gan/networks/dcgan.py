@@ -72,7 +72,8 @@ class DCGANGenerator(nn.Module):
         self.latent_dim = latent_dim
         self.net = nn.Sequential(*layers)
 
-    def forward(self, noise: torch.Tensor) -> torch.Tensor:
+    def forward(self, noise: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
+        """`c`: labels of a conditional variant; this unconditional G ignores them."""
         return self.net(noise.reshape(len(noise), self.latent_dim, 1, 1))  # (B, 128) -> (B, 128, 1, 1)
 
 

@@ -1,0 +1,155 @@
+"""Conditional GANs: labels through the loop to G(z, c) and D(x, c), the cgan config, per-class grids and
+`gan.sample --label / --per-class`."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+from hydra.core.global_hydra import GlobalHydra
+from PIL import Image
+
+from gan.callbacks.images import SampleGrid
+from gan.errors import ConfigError
+from gan.networks.mlp import MLPDiscriminator, MLPGenerator
+from gan.run import train
+from gan.sample import main as sample_main
+from tests.conftest import compose_config
+from tests.test_mnist import write_idx
+
+TINY_CGAN = ["model=cgan", "data=mnist", "data.batch_size=8", "model.generator.hidden_sizes=[8]",
+             "model.discriminator.hidden_sizes=[8]", "model.generator.latent_dim=4", "model.eval_samples=10",
+             "logger=none"]
+
+
+@pytest.fixture(scope="module")
+def tiny_mnist(tmp_path_factory):
+    """MNIST's raw layout with 40 training and 10 test images (random pixels, random labels)."""
+    rng = np.random.default_rng(0)
+    root = tmp_path_factory.mktemp("tiny_mnist")
+    for split, n in (("train", 40), ("t10k", 10)):
+        write_idx(root / "MNIST" / "raw" / f"{split}-images-idx3-ubyte", rng.integers(0, 256, (n, 28, 28)))
+        write_idx(root / "MNIST" / "raw" / f"{split}-labels-idx1-ubyte", rng.integers(0, 10, n))
+    return root
+
+
+@pytest.fixture(scope="module")
+def cgan_run(tiny_mnist, tmp_path_factory):
+    """Two training steps of a narrow cgan, with its checkpoint (read only for this module's tests)."""
+    tmp = tmp_path_factory.mktemp("cgan")
+    train(compose_config([*TINY_CGAN, "trainer.max_steps=2"], tmp / "run", data_dir=tiny_mnist))
+    GlobalHydra.instance().clear()
+    return tmp / "run"
+
+
+def test_conditional_networks_use_the_label_and_only_the_label():
+    torch.manual_seed(0)
+    g = MLPGenerator(latent_dim=4, channels=1, image_size=28, hidden_sizes=[8], num_classes=10).eval()
+    d = MLPDiscriminator(channels=1, image_size=28, hidden_sizes=[8], num_classes=10).eval()
+    z = torch.randn(3, 4)
+    threes, sevens = torch.full((3,), 3), torch.full((3,), 7)
+    assert not torch.allclose(g(z, threes), g(z, sevens))
+    assert torch.equal(g(z, threes), g(z, threes.clone()))
+    x = torch.rand(3, 1, 28, 28) * 2 - 1
+    assert not torch.allclose(d(x, threes), d(x, sevens))
+    assert torch.equal(d(x, threes), d(x, threes.clone()))
+    with pytest.raises(ValueError, match="conditional"):
+        g(z)
+
+
+def test_unconditional_networks_are_built_as_before():
+    """num_classes=None adds no parameter and draws nothing more at init: the seed recipes stay bit-identical."""
+    torch.manual_seed(0)
+    before = MLPGenerator(latent_dim=4, channels=1, image_size=28, hidden_sizes=[8]).state_dict()
+    torch.manual_seed(0)
+    after = MLPGenerator(latent_dim=4, channels=1, image_size=28, hidden_sizes=[8], num_classes=None).state_dict()
+    assert before.keys() == after.keys() and all(torch.equal(before[k], after[k]) for k in before)
+
+
+def test_cgan_config_takes_num_classes_from_the_data(make_cfg):
+    cfg = make_cfg(*TINY_CGAN)
+    assert cfg.model.num_classes == 10 and cfg.model.generator.num_classes == 10
+    assert cfg.model.discriminator.num_classes == 10
+    assert "num_classes" not in make_cfg("model=vanilla", "data=mnist").model  # unconditional: unchanged recipe
+
+
+def test_labels_reach_g_and_d_in_the_loop(make_cfg, tiny_mnist):
+    """The loop hands each batch's labels to G and D of a conditional model, and none to an unconditional one."""
+    import hydra
+
+    seen = {"g": [], "d": []}
+    cfg = make_cfg(*TINY_CGAN, data_dir=tiny_mnist)
+    model = hydra.utils.instantiate(cfg.model, _convert_="all")
+    for name, net in (("g", model.generator), ("d", model.discriminator)):
+        net.register_forward_hook(lambda m, args, out, name=name: seen[name].append(args[1] if len(args) > 1 else None))
+    import pytorch_lightning as pl
+
+    datamodule = hydra.utils.instantiate(cfg.data, _convert_="all")
+    pl.Trainer(fast_dev_run=1, logger=False, enable_progress_bar=False, callbacks=[]).fit(model, datamodule=datamodule)
+    assert seen["g"] and all(c is not None and c.shape == (8,) for c in seen["g"])
+    assert seen["d"] and all(c is not None and c.shape == (8,) for c in seen["d"])
+    first_labels = datamodule.train_labels  # the labels in the data, not made up
+    assert set(torch.cat(seen["d"]).tolist()) <= set(first_labels.tolist())
+
+    vanilla = hydra.utils.instantiate(make_cfg(*TINY_CGAN, "model.num_classes=null", data_dir=tiny_mnist).model,
+                                      _convert_="all")
+    assert vanilla.condition_from_batch((torch.zeros(2, 1, 28, 28), torch.tensor([1, 2]))) is None
+
+
+def test_conditional_model_without_labels_says_so(make_cfg):
+    import hydra
+
+    model = hydra.utils.instantiate(make_cfg(*TINY_CGAN).model, _convert_="all")
+    with pytest.raises(ConfigError, match="no labels"):
+        model.condition_from_batch(torch.zeros(2, 1, 28, 28))
+
+
+def test_fixed_grid_has_one_row_per_class(cgan_run, tmp_path):
+    from gan.checkpoint import load_model
+
+    model, _ = load_model(cgan_run)
+    noise, labels, nrow = model.grid_inputs(64)
+    assert nrow == 6 and labels.tolist() == [k for k in range(10) for _ in range(6)]
+    assert torch.equal(noise[:6], noise[6:12])  # the same noise down each column
+    with Image.open(next((cgan_run / "samples").glob("*.png"))) as grid:  # written by SampleGrid during training
+        assert grid.size == (6 * 28 + 7 * 2, 10 * 28 + 11 * 2)
+
+
+def test_sample_label_and_per_class(cgan_run, tmp_path):
+    sample_main([str(cgan_run), "--label", "3", "-n", "5", "--out", str(tmp_path / "three")])
+    assert torch.load(tmp_path / "three" / "labels.pt", weights_only=True).tolist() == [3] * 5
+    assert torch.load(tmp_path / "three" / "samples.pt", weights_only=True).shape == (5, 1, 28, 28)
+    sample_main([str(cgan_run), "--per-class", "2", "--out", str(tmp_path / "each")])
+    assert torch.load(tmp_path / "each" / "labels.pt", weights_only=True).tolist() == [k for k in range(10) for _ in (0, 1)]
+    assert len(list((tmp_path / "each" / "images").iterdir())) == 20
+    with Image.open(tmp_path / "each" / "grid.png") as grid:
+        assert grid.size == (2 * 28 + 3 * 2, 10 * 28 + 11 * 2)  # one row per class
+
+
+def test_grid_shows_at_most_100_images(cgan_run, tmp_path):
+    sample_main([str(cgan_run), "-n", "150", "--out", str(tmp_path / "many")])
+    assert len(list((tmp_path / "many" / "images").iterdir())) == 150
+    assert torch.load(tmp_path / "many" / "samples.pt", weights_only=True).shape[0] == 150
+    with Image.open(tmp_path / "many" / "grid.png") as grid:
+        assert grid.size == (10 * 28 + 11 * 2, 10 * 28 + 11 * 2)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--label", "10"], "label 10 is out of range; this model has classes 0..9"),
+    (["--label", "-1"], "label -1 is out of range"),
+    (["--per-class", "0"], "--per-class 0"),
+    (["--label", "1", "--per-class", "2"], "either"),
+])
+def test_bad_labels_fail_clearly(cgan_run, tmp_path, capsys, args, message):
+    with pytest.raises(SystemExit, match="error: .*" + message):
+        sample_main([str(cgan_run), *args, "--out", str(tmp_path / "bad")])
+
+
+def test_label_on_an_unconditional_model_fails_clearly(tiny_mnist, tmp_path):
+    train(compose_config([*TINY_CGAN, "model.num_classes=null", "trainer.max_steps=1"], tmp_path / "run",
+                         data_dir=tiny_mnist))
+    GlobalHydra.instance().clear()
+    with pytest.raises(SystemExit, match="error: --label: this model is not conditional"):
+        sample_main([str(tmp_path / "run"), "--label", "3", "--out", str(tmp_path / "bad")])
+    sample_main([str(tmp_path / "run"), "-n", "4", "--out", str(tmp_path / "ok")])  # no labels.pt for it
+    assert not (tmp_path / "ok" / "labels.pt").exists()
