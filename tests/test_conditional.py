@@ -18,16 +18,16 @@ from tests.conftest import compose_config
 from tests.test_mnist import write_idx
 
 TINY_CGAN = ["model=cgan", "data=mnist", "data.batch_size=8", "model.generator.hidden_sizes=[8]",
-             "model.discriminator.hidden_sizes=[8]", "model.generator.latent_dim=4", "model.eval_samples=10",
+             "model.discriminator.hidden_sizes=[8]", "model.generator.latent_dim=4", "model.eval_samples=40",
              "logger=none"]
 
 
 @pytest.fixture(scope="module")
 def tiny_mnist(tmp_path_factory):
-    """MNIST's raw layout with 40 training and 10 test images (random pixels, random labels)."""
+    """MNIST's raw layout with 40 training and 40 test images (random pixels, random labels)."""
     rng = np.random.default_rng(0)
     root = tmp_path_factory.mktemp("tiny_mnist")
-    for split, n in (("train", 40), ("t10k", 10)):
+    for split, n in (("train", 40), ("t10k", 40)):
         write_idx(root / "MNIST" / "raw" / f"{split}-images-idx3-ubyte", rng.integers(0, 256, (n, 28, 28)))
         write_idx(root / "MNIST" / "raw" / f"{split}-labels-idx1-ubyte", rng.integers(0, 10, n))
     return root
@@ -153,3 +153,27 @@ def test_label_on_an_unconditional_model_fails_clearly(tiny_mnist, tmp_path):
         sample_main([str(tmp_path / "run"), "--label", "3", "--out", str(tmp_path / "bad")])
     sample_main([str(tmp_path / "run"), "-n", "4", "--out", str(tmp_path / "ok")])  # no labels.pt for it
     assert not (tmp_path / "ok" / "labels.pt").exists()
+
+
+def test_class_accuracy_and_intra_fid_on_hand_made_inputs():
+    from gan.metrics.image import class_accuracy, intra_class_fid
+
+    assert class_accuracy(torch.tensor([1, 2, 3]), torch.tensor([1, 2, 0])) == pytest.approx(2 / 3)
+    torch.manual_seed(0)
+    real = torch.randn(40, 3)
+    labels = torch.arange(40) % 2
+    assert intra_class_fid(real, labels, real.clone(), labels) == pytest.approx(0.0, abs=1e-6)
+    shifted = real + 5 * (labels == 1).unsqueeze(1)  # class 1 moved by 5 in each of 3 features: FID 75 there
+    assert intra_class_fid(real, labels, shifted, labels) == pytest.approx(75 / 2, rel=1e-6)
+
+
+def test_conditional_figures_in_metrics_json_and_gan_evaluate(cgan_run, tmp_path):
+    import json
+
+    from gan.evaluate import main as evaluate_main
+
+    metrics = json.loads((cgan_run / "metrics.json").read_text())
+    assert 0.0 <= metrics["class_accuracy"] <= 1.0 and math.isfinite(metrics["intra_fid"])
+    evaluate_main([str(cgan_run), "--samples", "40", "--cache-dir", str(cgan_run.parent / "cache")])
+    report = json.loads(next(cgan_run.rglob("evaluation*.json")).read_text())
+    assert "class_accuracy" in json.dumps(report) and "intra_fid" in json.dumps(report)

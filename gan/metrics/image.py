@@ -110,6 +110,23 @@ def class_spread(predicted: torch.Tensor, num_classes: int) -> dict[str, float]:
     }
 
 
+def class_accuracy(predicted: torch.Tensor, asked: torch.Tensor) -> float:
+    """How often the classifier's prediction (N,) is the label (N,) the generator was asked for."""
+    return (predicted.cpu() == asked.cpu()).double().mean().item()
+
+
+def intra_class_fid(real: torch.Tensor, real_labels: torch.Tensor, fake: torch.Tensor, fake_labels: torch.Tensor
+                    ) -> float:
+    """The mean over classes of the FID between class-k real and class-k generated features (Miyato & Koyama 2018);
+    classes with fewer than 2 samples on either side are left out (NaN if none is left)."""
+    scores = []
+    for k in torch.unique(real_labels).tolist():
+        r, f = real[real_labels.cpu() == k], fake[fake_labels.cpu() == k]
+        if len(r) >= 2 and len(f) >= 2:
+            scores.append(frechet_distance(r, f))
+    return sum(scores) / len(scores) if scores else float("nan")
+
+
 class InceptionFID:
     """Standard FID (torchmetrics' Inception through torch-fidelity) from weights the user has locally.
 
