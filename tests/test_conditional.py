@@ -177,3 +177,78 @@ def test_conditional_figures_in_metrics_json_and_gan_evaluate(cgan_run, tmp_path
     evaluate_main([str(cgan_run), "--samples", "40", "--cache-dir", str(cgan_run.parent / "cache")])
     report = json.loads(next(cgan_run.rglob("evaluation*.json")).read_text())
     assert "class_accuracy" in json.dumps(report) and "intra_fid" in json.dumps(report)
+
+
+# ---- conditional DCGAN and labelled image folders --------------------------------------------------
+def make_class_folders(root, classes=("cats", "dogs", "owls"), per_class: int = 4):
+    """`per_class` small RGB PNGs in each class folder (one nested deeper), plus one loose image at the root."""
+    rng = np.random.default_rng(0)
+    root.mkdir(parents=True, exist_ok=True)
+    for name in classes:
+        (root / name / "deeper").mkdir(parents=True)
+        for i in range(per_class):
+            where = root / name / ("deeper" if i == 0 else "")
+            Image.fromarray(rng.integers(0, 256, (40, 36, 3), dtype=np.uint8)).save(where / f"{i}.png")
+    Image.fromarray(rng.integers(0, 256, (40, 36, 3), dtype=np.uint8)).save(root / "loose.png")
+    return root
+
+
+def test_folder_labels_follow_imagefolder(tmp_path):
+    from gan.data.image_folder import ImageFolderDataModule
+
+    data = ImageFolderDataModule(str(make_class_folders(tmp_path / "imgs")), image_size=32, batch_size=4,
+                                 labels="folders", num_classes=3)
+    data.setup()
+    images, labels = data.dataset[list(range(len(data.dataset)))]
+    assert data.classes == ["cats", "dogs", "owls"] and images.shape == (12, 3, 32, 32)
+    assert labels.tolist() == [0] * 4 + [1] * 4 + [2] * 4  # the loose image at the root belongs to no class
+    assert not isinstance(ImageFolderDataModule(str(tmp_path / "imgs"), image_size=32).dataset, tuple)
+
+
+@pytest.mark.parametrize("classes, found", [(("only",), "only the sub-folder 'only'"), ((), "no sub-folder")])
+def test_folder_without_classes_says_so(tmp_path, classes, found):
+    from gan.data.image_folder import ImageFolderDataModule
+    from gan.errors import DataError
+
+    root = make_class_folders(tmp_path / "imgs", classes=classes)
+    with pytest.raises(DataError, match=f"has no classes \\({found}"):
+        ImageFolderDataModule(str(root), image_size=32, labels="folders", num_classes=2).setup()
+
+
+def test_folder_num_classes_is_checked(tmp_path):
+    from gan.data.image_folder import ImageFolderDataModule
+
+    with pytest.raises(ConfigError, match="has 3 classes \\(cats, dogs, owls\\).*set data.num_classes=3"):
+        ImageFolderDataModule(str(make_class_folders(tmp_path / "imgs")), image_size=32, labels="folders").setup()
+
+
+@pytest.mark.parametrize("size", [32, 64, 128])
+def test_projection_discriminator_and_conditional_dcgan_generator(size):
+    from gan.networks.dcgan import DCGANDiscriminator, DCGANGenerator
+
+    torch.manual_seed(0)
+    g = DCGANGenerator(latent_dim=8, image_size=size, channels=3, width=2, num_classes=3).eval()
+    d = DCGANDiscriminator(image_size=size, channels=3, width=2, num_classes=3, spectral_norm=True).eval()
+    z, a, b = torch.randn(2, 8), torch.tensor([0, 0]), torch.tensor([2, 2])
+    assert g(z, a).shape == (2, 3, size, size) and not torch.allclose(g(z, a), g(z, b))
+    x = torch.rand(2, 3, size, size) * 2 - 1
+    assert d(x, a).shape == (2,) and not torch.allclose(d(x, a), d(x, b))
+    assert torch.equal(d(x, a), d(x, a.clone()))
+
+
+def test_fast_dev_run_conditional_dcgan_on_a_labelled_folder(make_cfg, tmp_path):
+    root = make_class_folders(tmp_path / "imgs")
+    cfg = make_cfg("model=dcgan", "model.conditional=true", "model.generator.width=4", "model.discriminator.width=4",
+                   "logger=none", "data=image_folder", f"data.root={root}", "data.labels=folders", "data.num_classes=3",
+                   "data.image_size=32", "data.batch_size=4", "trainer.fast_dev_run=true")
+    assert cfg.model.num_classes == 3 and cfg.model.discriminator.num_classes == 3
+    metrics = train(cfg)
+    assert math.isfinite(metrics["train/d_loss"]) and math.isfinite(metrics["train/g_loss"])
+
+
+def test_conditional_dcgan_on_unlabelled_data_says_so(make_cfg, tmp_path):
+    import hydra
+
+    cfg = make_cfg("model=dcgan", "model.conditional=true", "data=image_folder", f"data.root={tmp_path}")
+    with pytest.raises(Exception, match="model.conditional=true, but the data have no classes"):
+        hydra.utils.instantiate(cfg.model, _convert_="all")

@@ -21,6 +21,13 @@ ADDED_OFF = {
     "model.feature_build.max_samples": None,
     "model.feature_build.epochs": None,
     "model.nearest_k": 5,
+    # Conditioning (docs/conditional.md): unconditional, unlabelled.
+    "model.conditional": False,
+    "model.num_classes": None,
+    "model.generator.num_classes": None,
+    "model.discriminator.num_classes": None,
+    "data.labels": None,
+    "data.num_classes": None,
 }
 
 

@@ -63,11 +63,16 @@ class GAN(pl.LightningModule):
         monitor: str | None = None,
         monitor_mode: str = "min",
         num_classes: int | None = None,
+        conditional: bool | None = None,
     ) -> None:
         """`monitor` names the run's main metric (logged by the variant), used for best checkpoints and sweeps.
         `num_classes`: a conditional GAN, G(z, c) and D(x, c) with labels c in [0, num_classes) (`${data.num_classes}`);
-        None: unconditional, labels in the batches are not passed on."""
+        None: unconditional, labels in the batches are not passed on. `conditional`: the config's switch where a
+        model has one (model=dcgan model.conditional=true), checked against `num_classes`."""
         super().__init__()
+        if conditional and num_classes is None:
+            raise ConfigError("model.conditional=true, but the data have no classes (data.num_classes is null); use "
+                              "labelled data: data=mnist, or data=image_folder data.labels=folders data.num_classes=K.")
         if num_classes is not None and int(num_classes) < 2:
             raise ConfigError(f"model.num_classes={num_classes}: a conditional GAN needs 2 or more classes; "
                               "null for an unconditional one.")
