@@ -25,7 +25,7 @@ from pytorch_lightning.utilities.model_helpers import is_overridden
 from gan.features import atomic_save, ensure_classifier, load_classifier
 from gan.metrics.gaussian import gaussian_report
 from gan.metrics.image import (ClassifierFeatures, InceptionFID, class_accuracy, class_spread, frechet_distance,
-                               intra_class_fid, kernel_distance)
+                               intra_class_fid, kernel_distance, matched_accuracy)
 from gan.metrics.prdc import nearest_neighbour_radii, prdc
 
 CHUNK = 1000  # images per generator / classifier call
@@ -145,6 +145,9 @@ class ImageEvaluator:
                          for z, c in zip(noise.split(CHUNK), label_parts))
         fake = self._features_of(fakes()) if reference else None
         figures = self._compare(reference, fake, model, images=fakes)
+        codes = model.categorical_code(noise) if hasattr(model, "categorical_code") and fake is not None else None
+        if codes is not None:  # InfoGAN: how well its unsupervised code, matched one-to-one to classes, names them
+            figures["code_accuracy"] = matched_accuracy(codes, fake["predicted"], reference["num_classes"])
         if fake is not None and labels is not None and model.num_classes == reference["num_classes"]:
             figures["class_accuracy"] = class_accuracy(fake["predicted"], labels)
             if reference.get("labels") is not None:

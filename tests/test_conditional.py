@@ -2,6 +2,7 @@
 `gan.sample --label / --per-class`."""
 
 import math
+import time
 
 import numpy as np
 import pytest
@@ -252,3 +253,82 @@ def test_conditional_dcgan_on_unlabelled_data_says_so(make_cfg, tmp_path):
     cfg = make_cfg("model=dcgan", "model.conditional=true", "data=image_folder", f"data.root={tmp_path}")
     with pytest.raises(Exception, match="model.conditional=true, but the data have no classes"):
         hydra.utils.instantiate(cfg.model, _convert_="all")
+
+
+# ---- a real run ---------------------------------------------------------------------------------------
+class CPUBudget:
+    """Stops training once the process has used `seconds` of CPU time (all threads) since training started;
+    keeps what it measured in `CPUBudget.last` for the test to read."""
+
+    last: dict = {}
+
+    def __new__(cls, seconds: float):
+        import pytorch_lightning as pl
+
+        class _Budget(pl.Callback):
+            def on_train_start(self, trainer, pl_module):
+                self.start = time.process_time()
+
+            def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
+                used = time.process_time() - self.start
+                CPUBudget.last.update(cpu_s=used, steps=pl_module.training_steps_done, epoch=trainer.current_epoch)
+                if used >= seconds:
+                    trainer.should_stop = True
+
+        return _Budget()
+
+
+@pytest.mark.slow
+def test_cgan_on_mnist_reaches_class_accuracy_in_three_cpu_minutes(make_cfg):
+    """Training alone gets 180 CPU seconds (both cores; no evaluation during it); the classifier it is judged by is
+    built first (10,000 training images, 2 epochs) and its cost is not counted. Judged on 2,000 samples."""
+    cfg = make_cfg("model=cgan", "data=mnist", "logger=none", "trainer.max_epochs=100",
+                   "model.feature_build.max_samples=10000", "model.feature_build.epochs=2", "model.eval_samples=2000",
+                   "callbacks.sample_quality.every_n_epochs=1000", "model.monitor=null",
+                   "+callbacks.cpu_budget._target_=tests.test_conditional.CPUBudget",
+                   "+callbacks.cpu_budget.seconds=180")
+    metrics = train(cfg)
+    print(f"cgan on MNIST: {CPUBudget.last} -> class_accuracy {metrics['class_accuracy']:.3f}, "
+          f"fid {metrics['fid']:.2f}, intra_fid {metrics['intra_fid']:.2f}")
+    assert CPUBudget.last["cpu_s"] < 180 + 5  # stopped on budget (one step past it at most)
+    assert metrics["class_accuracy"] >= 0.8
+
+
+# ---- InfoGAN --------------------------------------------------------------------------------------------
+TINY_INFOGAN = ["model=infogan", "data=mnist", "data.batch_size=8", "model.generator.hidden_sizes=[8]",
+                "model.discriminator.hidden_sizes=[8]", "model.generator.latent_dim=16", "model.eval_samples=40",
+                "logger=none"]
+
+
+def test_matched_accuracy_finds_the_best_one_to_one_matching():
+    from gan.metrics.image import matched_accuracy
+
+    classes = torch.tensor([0, 0, 1, 1, 2, 2])
+    assert matched_accuracy((classes + 1) % 3, classes, 3) == 1.0  # renamed codes are still perfect
+    assert matched_accuracy(torch.tensor([0, 0, 0, 0, 0, 0]), classes, 3) == pytest.approx(2 / 6)
+
+
+def test_infogan_noise_codes_and_q_head(make_cfg, tiny_mnist):
+    import hydra
+
+    model = hydra.utils.instantiate(make_cfg(*TINY_INFOGAN, data_dir=tiny_mnist).model, _convert_="all")
+    noise = model.sample_noise(5)
+    assert noise.shape == (5, 16) and model.noise_dim == 4
+    assert torch.equal(noise[:, 4:14].sum(1), torch.ones(5)) and noise[:, 14:].abs().max() <= 1
+    fours = model.with_codes(noise, categorical=4)
+    assert model.categorical_code(fours).tolist() == [4] * 5 and torch.equal(fours[:, :4], noise[:, :4])
+    logits, continuous = model.discriminator.codes(model.generator(noise))
+    assert logits.shape == (5, 10) and continuous.shape == (5, 2)
+    loss, logged = model.code_loss(model.generator(noise), noise)
+    assert loss.ndim == 0 and math.isfinite(loss.item()) and set(logged) == {"info_categorical", "info_continuous"}
+    grid, labels, nrow = model.grid_inputs(64)
+    assert labels is None and nrow == 6 and grid.shape == (60, 16)
+    assert model.categorical_code(grid).tolist() == [k for k in range(10) for _ in range(6)]
+    assert grid[:6, 14].tolist() == pytest.approx(torch.linspace(-1, 1, 6).tolist()) and not grid[:, 15].any()
+
+
+def test_fast_dev_run_infogan_trains_q_with_both_players(make_cfg, tiny_mnist):
+    cfg = make_cfg(*TINY_INFOGAN, "trainer.fast_dev_run=true", data_dir=tiny_mnist)
+    metrics = train(cfg)
+    for key in ("train/d_loss", "train/g_loss", "train/d_info_categorical", "train/g_info_categorical"):
+        assert math.isfinite(metrics[key]), key

@@ -146,6 +146,14 @@ class GAN(pl.LightningModule):
         """G(z) for unconditional generators, G(z, c) with labels (B,) for conditional ones."""
         return net(noise) if c is None else net(noise, c)
 
+    def latent_codes(self) -> list[str]:
+        """Names of the interpretable codes in the noise (InfoGAN: categorical, c1, c2); none for other GANs."""
+        return []
+
+    def categorical_code(self, noise: torch.Tensor) -> torch.Tensor | None:
+        """(B,) the categorical code in each noise row, for models that have one (InfoGAN); None otherwise."""
+        return None
+
     def balanced_labels(self, n: int, device: torch.device | str | None = None) -> torch.Tensor | None:
         """(n,) labels 0, 1, ..., K-1, 0, 1, ...: every class equally often (evaluation, `gan.sample`); None if
         unconditional."""
@@ -206,20 +214,23 @@ class GAN(pl.LightningModule):
         c_slices = self._split(self.condition_from_batch(batch))
         # The fakes are made once with their graph: the first D update sees them detached and the first
         # G update back-propagates through them; further updates draw fresh noise, as the seeds do.
-        fake = self._g(self.generator, self.sample_noise(len(real_slices[0])), c_slices[0])
+        noise = self.sample_noise(len(real_slices[0]))
+        fake = self._g(self.generator, noise, c_slices[0])
 
         first_d_update = self.training_steps_done * self.hparams.d_steps
         for i, (real, c) in enumerate(zip(real_slices, c_slices)):
             if i == 0:
-                d_fake = fake.detach()
+                d_noise, d_fake = noise, fake.detach()
             else:
+                d_noise = self.sample_noise(len(real))
                 with torch.no_grad():
-                    d_fake = self._g(self.generator, self.sample_noise(len(real)), c)
-            d_stats = self._d_step(d_opt, real, d_fake, c, first_d_update + i)
+                    d_fake = self._g(self.generator, d_noise, c)
+            d_stats = self._d_step(d_opt, real, d_fake, c, first_d_update + i, d_noise)
 
         for j in range(self.hparams.g_steps):
-            g_fake = fake if j == 0 else self._g(self.generator, self.sample_noise(len(real_slices[0])), c_slices[0])
-            g_stats = self._g_step(g_opt, g_fake, c_slices[0])
+            g_noise = noise if j == 0 else self.sample_noise(len(real_slices[0]))
+            g_fake = fake if j == 0 else self._g(self.generator, g_noise, c_slices[0])
+            g_stats = self._g_step(g_opt, g_fake, c_slices[0], g_noise)
 
         self._check_finite(d_stats["train/d_loss"], g_stats["train/g_loss"])
         # Lightning writes step values only every `log_every_n_steps` training steps and `self.log` costs
@@ -239,18 +250,33 @@ class GAN(pl.LightningModule):
             )
         return list(batch.tensor_split(d_steps))
 
+    def code_loss(self, fake: torch.Tensor, noise: torch.Tensor) -> tuple[torch.Tensor, dict] | None:
+        """A variant's extra term for both players, from the fakes and the noise they were made from (InfoGAN's
+        mutual-information term); None: none. Added to D's loss on the detached fakes and to G's loss."""
+        return None
+
+    def _with_code_loss(self, loss, figures, fake, noise, phase: str):
+        extra = self.code_loss(fake, noise) if noise is not None else None
+        if extra is None:
+            return loss, figures
+        term, logged = extra
+        return loss + term, {**figures, **{f"train/{phase}_{k}": v for k, v in logged.items()}}
+
     def _d_step(self, d_opt, real: torch.Tensor, fake: torch.Tensor, c: torch.Tensor | None,
-                d_update: int) -> dict[str, torch.Tensor]:
+                d_update: int, noise: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
         with self.toggled_optimizer(d_opt):  # only D's parameters get gradients
             loss, figures = self.loss.d_loss(self.discriminator, real, fake, c, d_update)
+            loss, figures = self._with_code_loss(loss, figures, fake, noise, "d")
             d_opt.zero_grad(set_to_none=True)
             self.manual_backward(loss)
             d_opt.step()
         return figures  # D(x), D(G(z)) or the critic's scores, as before this update
 
-    def _g_step(self, g_opt, fake: torch.Tensor, c: torch.Tensor | None) -> dict[str, torch.Tensor]:
+    def _g_step(self, g_opt, fake: torch.Tensor, c: torch.Tensor | None,
+                noise: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
         with self.toggled_optimizer(g_opt):  # D is only a critic here: no gradients for its weights
             loss, figures = self.loss.g_loss(self.discriminator, fake, c)
+            loss, figures = self._with_code_loss(loss, figures, fake, noise, "g")
             g_opt.zero_grad(set_to_none=True)
             self.manual_backward(loss)
             g_opt.step()
