@@ -6,10 +6,13 @@
     python -m gan.sample outputs/runs/gaussian-gaussian/<date> -n 10000     # the 1-D Gaussian GAN
     python -m gan.sample outputs/runs/cgan-mnist/<date> --label 3 -n 16     # a conditional model: sixteen 3s
     python -m gan.sample outputs/runs/cgan-mnist/<date> --per-class 8       # 8 of each class, one row per class
+    python -m gan.sample outputs/runs/infogan-mnist/<date> --code 4 --vary c1  # InfoGAN: code 4; and c1 swept
 
 Image GANs write `grid.png` (the first 100 images at most; per class: one row per class), `images/0000.png ...`
 and `samples.pt` ((N, C, H, W) float in [-1, 1]), all N of them; conditional models also `labels.pt` ((N,) int64,
-every class in turn unless `--label` or `--per-class` says otherwise). `--interpolate` adds `interpolation.png`. The Gaussian GAN writes `samples.csv` and `histogram.png`.
+every class in turn unless `--label` or `--per-class` says otherwise). `--interpolate` adds `interpolation.png`.
+InfoGAN: `--code K` fixes the categorical code of every sample; `--vary c1` adds `vary-c1.png` (and `vary-c1.pt`):
+one row per categorical code, c1 from -1 to 1 along the columns, the same noise everywhere. The Gaussian GAN writes `samples.csv` and `histogram.png`.
 Files go to `--out` (default `<run>/sampled`). The EMA generator is used when the run kept one.
 """
 
@@ -73,13 +76,27 @@ def grid_part(images: torch.Tensor, nrow: int, per_class: int | None) -> tuple[t
     return images.view(rows, per_class, *images.shape[1:])[:, :columns].flatten(0, 1)[:GRID_MAX], columns
 
 
+def check_codes(model: GAN, code: int | None, vary: str | None) -> None:
+    """One-line errors for `--code`/`--vary` on a model without latent codes or with other names."""
+    codes = model.latent_codes()
+    asked = "--code" if code is not None else "--vary" if vary is not None else None
+    if asked and not codes:
+        raise ConfigError(f"{asked}: this model has no latent codes (model=infogan has); sample it without {asked}.")
+    if vary is not None and vary not in codes[1:]:
+        raise ConfigError(f"--vary {vary}: this model's continuous codes are {', '.join(codes[1:]) or 'none'}.")
+
+
 def sample_images(model: GAN, n: int, out: Path, seed: int, steps: int | None, label: int | None = None,
-                  per_class: int | None = None) -> list[Path]:
+                  per_class: int | None = None, code: int | None = None, vary: str | None = None) -> list[Path]:
     """Grid, individual PNGs and the tensor file; with `steps`, an interpolation strip of that many images."""
+    check_codes(model, code, vary)
     if per_class is not None and model.conditional:
         n = per_class * model.num_classes
     labels, nrow = sample_labels(model, n, label, per_class)
-    images = model.generate(noise=seeded_noise(model, n, seed), labels=labels).float().cpu()  # (n, C, H, W)
+    noise = seeded_noise(model, n, seed)
+    if code is not None:
+        noise = model.with_codes(noise, categorical=code)
+    images = model.generate(noise=noise, labels=labels).float().cpu()  # (n, C, H, W)
     written = [out / "grid.png", out / "samples.pt"]
     shown, nrow = grid_part(images, nrow, per_class)
     save_image(shown, written[0], nrow=nrow, normalize=True, value_range=(-1, 1))
@@ -92,6 +109,12 @@ def sample_images(model: GAN, n: int, out: Path, seed: int, steps: int | None, l
         path = out / "images" / f"{i:04d}.png"
         save_image(image, path, normalize=True, value_range=(-1, 1))
         written.append(path)
+    if vary is not None:
+        varied, columns = model.varied_codes(seeded_noise(model, 1, seed)[0], model.latent_codes().index(vary) - 1, 10)
+        swept = model.generate(noise=varied).float().cpu()
+        written += [out / f"vary-{vary}.png", out / f"vary-{vary}.pt"]
+        save_image(swept, written[-2], nrow=columns, normalize=True, value_range=(-1, 1))
+        torch.save(swept, written[-1])
     if steps:
         ends = seeded_noise(model, 2, seed + 1)
         path_noise = interpolate(ends[0], ends[1], steps, spherical=model.hparams.noise == "normal")
@@ -117,7 +140,7 @@ def sample_gaussian(model: GAN, n: int, out: Path, seed: int) -> list[Path]:
 
 def sample(path: str | Path, n: int | None = None, out: str | Path | None = None, seed: int = 0,
            interpolate_steps: int | None = None, device: str = "cpu", label: int | None = None,
-           per_class: int | None = None) -> list[Path]:
+           per_class: int | None = None, code: int | None = None, vary: str | None = None) -> list[Path]:
     """Write samples of the run or checkpoint at `path` to `out`; returns the files written."""
     model, _ = load_model(path, device=device)
     _, run_dir = find_checkpoint(path)
@@ -128,9 +151,10 @@ def sample(path: str | Path, n: int | None = None, out: str | Path | None = None
     if model.sample_kind == "numbers":
         if label is not None or per_class is not None:
             raise ConfigError("--label/--per-class: this model is not conditional; sample it without them.")
+        check_codes(model, code, vary)
         return sample_gaussian(model, n or 10_000, out, seed)
     if model.sample_kind == "images":
-        return sample_images(model, n or 64, out, seed, interpolate_steps, label, per_class)
+        return sample_images(model, n or 64, out, seed, interpolate_steps, label, per_class, code, vary)
     raise ConfigError(
         f"{type(model).__name__} draws neither images nor numbers (its sample_kind is {model.sample_kind!r}); "
         "gan.sample cannot draw it."
@@ -148,10 +172,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--device", default="cpu", help="e.g. cuda; the checkpoint's device does not matter")
     parser.add_argument("--label", type=int, default=None, help="conditional models: draw this class only")
     parser.add_argument("--per-class", type=int, default=None, help="conditional models: N of each class (ignores -n)")
+    parser.add_argument("--code", type=int, default=None, help="InfoGAN: the categorical code of every sample")
+    parser.add_argument("--vary", default=None, help="InfoGAN: also write vary-<c>.png sweeping this code, e.g. c1")
     args = parser.parse_args(argv)
     try:
         written = sample(args.path, args.n, args.out, args.seed, args.steps if args.interpolate else None, args.device,
-                         args.label, args.per_class)
+                         args.label, args.per_class, args.code, args.vary)
     except GanError as error:
         raise SystemExit(f"error: {error}") from None
     print(f"wrote {len(written)} files to {written[0].parent}")

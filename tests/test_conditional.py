@@ -332,3 +332,33 @@ def test_fast_dev_run_infogan_trains_q_with_both_players(make_cfg, tiny_mnist):
     metrics = train(cfg)
     for key in ("train/d_loss", "train/g_loss", "train/d_info_categorical", "train/g_info_categorical"):
         assert math.isfinite(metrics[key]), key
+
+
+@pytest.fixture(scope="module")
+def infogan_run(tiny_mnist, tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("infogan")
+    train(compose_config([*TINY_INFOGAN, "trainer.max_steps=2"], tmp / "run", data_dir=tiny_mnist))
+    GlobalHydra.instance().clear()
+    return tmp / "run"
+
+
+def test_infogan_figures_and_sample_code_and_vary(infogan_run, tmp_path):
+    import json
+
+    metrics = json.loads((infogan_run / "metrics.json").read_text())
+    assert 0.0 <= metrics["code_accuracy"] <= 1.0 and "class_accuracy" not in metrics  # no labels asked for
+    sample_main([str(infogan_run), "-n", "3", "--code", "4", "--vary", "c2", "--out", str(tmp_path / "s")])
+    swept = torch.load(tmp_path / "s" / "vary-c2.pt", weights_only=True)
+    assert swept.shape == (100, 1, 28, 28)  # 10 codes x 10 values of c2
+    with Image.open(tmp_path / "s" / "vary-c2.png") as grid:
+        assert grid.size == (10 * 28 + 11 * 2, 10 * 28 + 11 * 2)
+    assert torch.load(tmp_path / "s" / "samples.pt", weights_only=True).shape == (3, 1, 28, 28)
+    for args, message in ((["--vary", "c3"], "continuous codes are c1, c2"), (["--code", "10"], "takes 0..9"),
+                          (["--label", "1"], "not conditional")):
+        with pytest.raises(SystemExit, match=message):
+            sample_main([str(infogan_run), *args, "--out", str(tmp_path / "bad")])
+
+
+def test_code_options_on_a_model_without_codes(cgan_run, tmp_path):
+    with pytest.raises(SystemExit, match="--vary: this model has no latent codes"):
+        sample_main([str(cgan_run), "--vary", "c1", "--out", str(tmp_path / "bad")])
