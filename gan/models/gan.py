@@ -18,6 +18,7 @@ from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from gan.callbacks.safety import last_checkpoint_path
 from gan.errors import ConfigError, NonFiniteLossError
 from gan.game import GANLoss
+from gan.models.conditioning import Conditioning
 
 NOISE = {"normal": torch.randn, "uniform": torch.rand}
 
@@ -28,7 +29,7 @@ def draw_noise(kind: str, shape: Sequence[int], generator: torch.Generator | Non
     return NOISE[kind](tuple(shape), generator=generator, device=device)
 
 
-class GAN(pl.LightningModule):
+class GAN(Conditioning, pl.LightningModule):
     """Per training step: `d_steps` discriminator updates, then `g_steps` generator updates.
 
     Each D update takes its own slice of the real batch, so a batch of `d_steps * n` real samples
@@ -118,61 +119,9 @@ class GAN(pl.LightningModule):
         """The generator used for pictures, metrics and `gan.sample`: its EMA when one is kept."""
         return self.generator_ema.module if self.generator_ema is not None else self.generator
 
-    @property
-    def num_classes(self) -> int | None:
-        """How many labels G and D are conditioned on; None: an unconditional GAN."""
-        value = self.hparams.get("num_classes")  # checkpoints saved before conditioning existed have none
-        return int(value) if value is not None else None
-
-    @property
-    def conditional(self) -> bool:
-        return self.num_classes is not None
-
-    def check_labels(self, labels: torch.Tensor | None, what: str = "labels") -> None:
-        """One-line errors for labels a model cannot take: any on an unconditional one, or out of range."""
-        if labels is None:
-            if self.conditional:
-                raise ConfigError(f"{type(self).__name__} is conditional ({self.num_classes} classes): "
-                                  f"it needs {what} in 0..{self.num_classes - 1}.")
-            return
-        if not self.conditional:
-            raise ConfigError(f"{what}: this model is not conditional (model.num_classes is null); "
-                              "it draws without labels.")
-        if len(labels) and (labels.min() < 0 or labels.max() >= self.num_classes):
-            bad = labels[(labels < 0) | (labels >= self.num_classes)][0].item()
-            raise ConfigError(f"{what}: label {bad} is out of range; this model has classes 0..{self.num_classes - 1}.")
-
     def _g(self, net: nn.Module, noise: torch.Tensor, c: torch.Tensor | None) -> torch.Tensor:
         """G(z) for unconditional generators, G(z, c) with labels (B,) for conditional ones."""
         return net(noise) if c is None else net(noise, c)
-
-    def latent_codes(self) -> list[str]:
-        """Names of the interpretable codes in the noise (InfoGAN: categorical, c1, c2); none for other GANs."""
-        return []
-
-    def categorical_code(self, noise: torch.Tensor) -> torch.Tensor | None:
-        """(B,) the categorical code in each noise row, for models that have one (InfoGAN); None otherwise."""
-        return None
-
-    def balanced_labels(self, n: int, device: torch.device | str | None = None) -> torch.Tensor | None:
-        """(n,) labels 0, 1, ..., K-1, 0, 1, ...: every class equally often (evaluation, `gan.sample`); None if
-        unconditional."""
-        if not self.conditional:
-            return None
-        return torch.arange(n, device=device or self.device) % self.num_classes
-
-    def grid_inputs(self, num_samples: int) -> tuple[torch.Tensor, torch.Tensor | None, int | None]:
-        """(noise, labels or None, images per row or None: the caller's) of the fixed-noise picture.
-
-        Unconditional: the first `num_samples` fixed noise vectors. Conditional: one row per class, the same
-        noise vectors across the rows, so a column shows one noise under every label."""
-        if not self.conditional:
-            return self.fixed_noise[:num_samples], None, None
-        k = self.num_classes
-        columns = max(1, min(len(self.fixed_noise), num_samples // k))
-        noise = self.fixed_noise[:columns].repeat(k, *[1] * (self.fixed_noise.dim() - 1))  # (k * columns, ...)
-        labels = torch.arange(k, device=noise.device).repeat_interleave(columns)  # 0 0 0 1 1 1 ...
-        return noise, labels, columns
 
     @torch.no_grad()
     def generate(self, n: int | None = None, noise: torch.Tensor | None = None, batch_size: int = 1000,
@@ -213,7 +162,8 @@ class GAN(pl.LightningModule):
         real_slices = self._split(self.real_from_batch(batch))
         c_slices = self._split(self.condition_from_batch(batch))
         # The fakes are made once with their graph: the first D update sees them detached and the first
-        # G update back-propagates through them; further updates draw fresh noise, as the seeds do.
+        # G update back-propagates through them; further updates draw fresh noise, as the seeds do. A conditional
+        # model's fakes are drawn for the labels of the real slice D compares them with.
         noise = self.sample_noise(len(real_slices[0]))
         fake = self._g(self.generator, noise, c_slices[0])
 
