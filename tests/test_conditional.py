@@ -372,3 +372,15 @@ def test_infogan_figures_and_sample_code_and_vary(infogan_run, tmp_path):
 def test_code_options_on_a_model_without_codes(cgan_run, tmp_path):
     with pytest.raises(SystemExit, match="--vary: this model has no latent codes"):
         sample_main([str(cgan_run), "--vary", "c1", "--out", str(tmp_path / "bad")])
+
+
+def test_model_and_mnist_hparams_merge_for_loggers(make_cfg, tiny_mnist):
+    """Lightning merges the model's and the datamodule's hparams for loggers and refuses differing values of a key."""
+    import hydra
+
+    for overrides in ([], ["model.num_classes=null"]):
+        cfg = make_cfg(*TINY_CGAN, *overrides, data_dir=tiny_mnist)
+        model = hydra.utils.instantiate(cfg.model, _convert_="all")
+        data = hydra.utils.instantiate(cfg.data, _convert_="all")
+        shared = set(model.hparams) & set(data.hparams)
+        assert all(model.hparams[k] == data.hparams[k] for k in shared), shared

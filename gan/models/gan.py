@@ -93,7 +93,10 @@ class GAN(Conditioning, pl.LightningModule):
                 f"model.augment={augment}: DiffAugment transforms images, and {type(self).__name__} does not make "
                 "images; set model.augment=null."
             )
-        self.save_hyperparameters(ignore=["generator", "discriminator", "g_optimizer", "d_optimizer"])
+        # An unconditional model keeps no num_classes: Lightning refuses to log a model's and a datamodule's
+        # hparams that share a key with different values (None here, 10 for MNIST's datamodule).
+        unconditional = ["num_classes"] if num_classes is None else []
+        self.save_hyperparameters(ignore=["generator", "discriminator", "g_optimizer", "d_optimizer", *unconditional])
         self.automatic_optimization = False  # the alternating D/G update below is the point of a GAN
         self.generator = generator
         self.discriminator = discriminator
