@@ -24,7 +24,8 @@ from pytorch_lightning.utilities.model_helpers import is_overridden
 
 from gan.features import atomic_save, ensure_classifier, load_classifier
 from gan.metrics.gaussian import gaussian_report
-from gan.metrics.image import ClassifierFeatures, InceptionFID, class_spread, frechet_distance, kernel_distance
+from gan.metrics.image import (ClassifierFeatures, InceptionFID, class_accuracy, class_spread, frechet_distance,
+                               intra_class_fid, kernel_distance, matched_accuracy)
 from gan.metrics.prdc import nearest_neighbour_radii, prdc
 
 CHUNK = 1000  # images per generator / classifier call
@@ -37,6 +38,10 @@ class ImageEvaluator:
     """FID, KID, precision/recall/density/coverage (k-NN, k=`nearest_k`), class entropy and mode coverage of a
     generator's images, over the features of the project's classifier, against `samples` held-out images
     (the train split when there is none); the floor scores as many other real images the same way.
+
+    A conditional generator (`model.conditional`) is asked for every class equally often; it is also scored by
+    `class_accuracy` (how often the classifier predicts the asked label) and `intra_fid` (the mean over classes
+    of the FID between its class-k images and the real class-k images), when its classes are the classifier's.
     """
 
     def __init__(
@@ -70,7 +75,8 @@ class ImageEvaluator:
     def describe(self) -> tuple[list[str], list[str]]:
         """(what is measured, what is not and why), in words for the console and evaluation.json."""
         measured, not_measured = [], []
-        names = f"fid, kid, precision, recall, density, coverage (k={self.nearest_k}), class_entropy, mode_coverage"
+        names = (f"fid, kid, precision, recall, density, coverage (k={self.nearest_k}), class_entropy, mode_coverage"
+                 " (conditional models: class_accuracy, intra_fid)")
         if self.path is None:
             not_measured.append(f"{names}: model.feature_extractor=null")
         elif self.path.is_file():
@@ -133,9 +139,22 @@ class ImageEvaluator:
         n = len(reference["features"]) if reference else self.samples
         torch.manual_seed(self.seed)  # inside the forked RNG of `evaluate`
         noise = model.sample_noise(n, device="cpu")  # (n, *latent_shape) from the evaluation seed: the same each call
-        fakes = lambda: (model.generate(noise=part) for part in noise.split(CHUNK))  # noqa: E731
+        labels = model.balanced_labels(n, device="cpu") if getattr(model, "conditional", False) else None
+        label_parts = labels.split(CHUNK) if labels is not None else [None] * len(noise.split(CHUNK))
+        fakes = lambda: (model.generate(noise=z) if c is None else model.generate(noise=z, labels=c)  # noqa: E731
+                         for z, c in zip(noise.split(CHUNK), label_parts))
         fake = self._features_of(fakes()) if reference else None
-        return self._compare(reference, fake, model, images=fakes)
+        figures = self._compare(reference, fake, model, images=fakes)
+        codes = model.categorical_code(noise) if hasattr(model, "categorical_code") and fake is not None else None
+        if codes is not None:  # InfoGAN: how well its unsupervised code, matched one-to-one to classes, names them
+            figures["code_accuracy"] = matched_accuracy(codes, fake["predicted"], reference["num_classes"])
+        if fake is not None and labels is not None and model.num_classes == reference["num_classes"]:
+            figures["class_accuracy"] = class_accuracy(fake["predicted"], labels)
+            if reference.get("labels") is not None:
+                intra = intra_class_fid(reference["features"], reference["labels"], fake["features"], labels)
+                if math.isfinite(intra):  # left out when no class has 2 real and 2 generated samples
+                    figures["intra_fid"] = intra
+        return figures
 
     def _compare(self, reference: dict | None, other: dict | None, model, images) -> dict[str, float]:
         figures: dict[str, float] = {}
@@ -169,8 +188,10 @@ class ImageEvaluator:
         name = self._cache_name(role)
         if name not in _REAL:
             cached = self._load_cached(name)
-            if cached is None:
-                cached = self._features_of(self._real_images(model, role), features)
+            if cached is None or "labels" not in cached:  # files from before labels were kept: computed again
+                labelled = []
+                cached = self._features_of(self._real_images(model, role, labelled), features)
+                cached["labels"] = torch.cat(labelled) if labelled and all(y is not None for y in labelled) else None
                 if len(cached["features"]) > self.nearest_k:
                     cached["radii"] = nearest_neighbour_radii(cached["features"], self.nearest_k)
                 if self.cache_dir is not None and self.dataset is not None:
@@ -204,8 +225,9 @@ class ImageEvaluator:
             predicted.append(features.logits(feats).argmax(1).cpu())
         return {"features": torch.cat(chunks), "predicted": torch.cat(predicted)}
 
-    def _real_images(self, model, role: str):
-        """The first `samples` held-out images (reference), or as many train images not among them (floor).
+    def _real_images(self, model, role: str, labels: list | None = None):
+        """The first `samples` held-out images (reference), or as many train images not among them (floor);
+        their labels (None for unlabelled data) are appended to `labels` when it is given.
 
         Without a held-out split the train stream serves both: its first `samples`, then the next ones.
         The train loader is this evaluator's own (its own datamodule), shuffled from the evaluation seed.
@@ -220,9 +242,12 @@ class ImageEvaluator:
         wanted = self.samples
         for batch in batches:
             images = model.real_from_batch(batch)
+            batch_labels = batch[1] if isinstance(batch, (tuple, list)) and len(batch) > 1 else None
             if skip >= len(images):
                 skip -= len(images)
                 continue
+            if labels is not None:
+                labels.append(None if batch_labels is None else batch_labels[skip:][:wanted].long().cpu())
             images, skip = images[skip:][:wanted], 0
             wanted -= len(images)
             yield images.to(model.device)

@@ -25,6 +25,13 @@ ADDED_OFF = {
     "model.pack": 1,
     "model.discriminator.pack": 1,
     "model.lr_decay_start": None,
+    # Conditioning (docs/conditional.md): unconditional, unlabelled.
+    "model.conditional": False,
+    "model.num_classes": None,
+    "model.generator.num_classes": None,
+    "model.discriminator.num_classes": None,
+    "data.labels": None,
+    "data.num_classes": None,
 }
 
 

@@ -14,7 +14,8 @@ class SampleGrid(pl.Callback):
     `num_samples` images from the fixed noise and saves them as `<dirname>/<filename % index>`.
 
     The index is the 1-based epoch in epoch mode, as seed 002's `generated-images-0001.png, -0051, ...`,
-    and the training step in step mode. Acts only on models whose samples are images.
+    and the training step in step mode. Acts only on models whose samples are images; what the grid holds
+    is the model's `grid_inputs` (a conditional model: one row per class, the same noise down each column).
     """
 
     def __init__(
@@ -50,8 +51,10 @@ class SampleGrid(pl.Callback):
     def save(self, trainer: pl.Trainer, pl_module, index: int, tb_step: int) -> Path | None:
         if pl_module.fixed_noise.dim() < 2 or pl_module.sample_kind != "images":
             return None
-        images = pl_module.generate(noise=pl_module.fixed_noise[: self.num_samples])  # eval mode, no grad
-        grid = make_grid(images.float().cpu(), nrow=self.nrow, normalize=True, value_range=(-1, 1))
+        # The model says what its picture is: the fixed noise, or for a conditional model one row per class.
+        noise, labels, nrow = pl_module.grid_inputs(self.num_samples)
+        images = pl_module.generate(noise=noise, labels=labels)  # eval mode, no grad
+        grid = make_grid(images.float().cpu(), nrow=nrow or self.nrow, normalize=True, value_range=(-1, 1))
         path = Path(trainer.default_root_dir) / self.dirname / self.filename.format(index)
         path.parent.mkdir(parents=True, exist_ok=True)
         save_image(grid, path)

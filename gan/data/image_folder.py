@@ -5,6 +5,9 @@ and scaled from [0, 255] to [-1, 1]. All images are decoded once in `setup()`: c
 there (and skipped, with one warning) rather than mid-epoch, and when the decoded set fits in
 `cache_bytes` it is kept as one uint8 tensor, so later epochs only index memory. Larger sets are
 decoded per item in `num_workers` loader processes.
+
+With `labels="folders"` the batches are (images, labels): the first-level sub-folder is the class, named in
+sorted order 0, 1, ... as torchvision's `ImageFolder` does, and images directly under the root are left out.
 """
 
 import logging
@@ -70,23 +73,25 @@ def to_model_range(images: torch.Tensor) -> torch.Tensor:
 
 
 class _CachedImages(Dataset):
-    """Decoded images in memory; an index gives (C, S, S), a list of indices a whole (B, C, S, S) batch."""
+    """Decoded images in memory; an index gives (C, S, S), a list of indices a whole (B, C, S, S) batch;
+    with `labels` (N,), the pair (images, labels)."""
 
-    def __init__(self, images: torch.Tensor) -> None:
-        self.images = images  # (N, C, S, S) uint8
+    def __init__(self, images: torch.Tensor, labels: torch.Tensor | None = None) -> None:
+        self.images, self.labels = images, labels  # (N, C, S, S) uint8, (N,) int64 or None
 
     def __len__(self) -> int:
         return len(self.images)
 
-    def __getitem__(self, indices: int | list[int]) -> torch.Tensor:
-        return to_model_range(self.images[indices])
+    def __getitem__(self, indices: int | list[int]):
+        images = to_model_range(self.images[indices])
+        return images if self.labels is None else (images, self.labels[indices])
 
 
 class _ImageFiles(Dataset):
     """Images decoded per item (in loader workers) when the whole set is larger than the cache budget."""
 
-    def __init__(self, files: list[Path], image_size: int, channels: int) -> None:
-        self.files, self.image_size, self.channels = files, image_size, channels
+    def __init__(self, files: list[Path], image_size: int, channels: int, labels: torch.Tensor | None = None) -> None:
+        self.files, self.image_size, self.channels, self.labels = files, image_size, channels, labels
 
     def __len__(self) -> int:
         return len(self.files)
@@ -96,7 +101,8 @@ class _ImageFiles(Dataset):
         for offset in range(len(self.files)):
             path = self.files[(index + offset) % len(self.files)]
             try:
-                return to_model_range(load_image(path, self.image_size, self.channels))
+                image = to_model_range(load_image(path, self.image_size, self.channels))
+                return image if self.labels is None else (image, self.labels[index])
             except Exception as error:  # noqa: BLE001 - any decoder error means "skip this file"
                 log.warning("skipping %s, unreadable since setup: %s", path, error)
         raise DataError(f"no image under {self.files[0].parent} can be read any more.")
@@ -118,8 +124,16 @@ class ImageFolderDataModule(ResumableDataModule):
         num_workers: int = 2,
         missing_hint: str | None = None,
         max_image_pixels: int | None = Image.MAX_IMAGE_PIXELS,
+        labels: str | None = None,
+        num_classes: int | None = None,
     ) -> None:
+        """`labels`: None (unlabelled images) or "folders" (first-level sub-folder = class); `num_classes`: how many
+        class folders there are, stated for model configs to interpolate and checked against the folder."""
         super().__init__()
+        if labels not in (None, "folders"):
+            raise ConfigError(f"data.labels={labels!r}: use null (unlabelled images) or folders (sub-folder = class).")
+        self.labels, self.num_classes = labels, None if num_classes is None else int(num_classes)
+        self.classes: list[str] | None = None
         if channels not in (1, 3):
             raise ConfigError(f"data.channels={channels}: use 3 (RGB) or 1 (grayscale).")
         if int(image_size) < 4 or int(batch_size) < 1:
@@ -145,7 +159,33 @@ class ImageFolderDataModule(ResumableDataModule):
             raise self._missing(
                 f"image folder {self.root} holds no images ({', '.join(sorted(EXTENSIONS))}, searched recursively)"
             )
+        if self.labels == "folders":
+            files = self._class_files(files)
         return files
+
+    def _class_files(self, files: list[Path]) -> list[Path]:
+        """The files inside class folders; sets `classes` (sorted first-level sub-folder names, ImageFolder's rule)."""
+        classes = sorted({p.relative_to(self.root).parts[0] for p in files if len(p.relative_to(self.root).parts) > 1})
+        if len(classes) < 2:
+            found = f"only the sub-folder {classes[0]!r}" if classes else "no sub-folder with images"
+            raise DataError(
+                f"data.labels=folders: {self.root} has no classes ({found}); put each class's images in its own "
+                "first-level sub-folder (two or more), or use data.labels=null for unlabelled images."
+            )
+        if self.num_classes != len(classes):
+            raise ConfigError(
+                f"data.labels=folders: {self.root} has {len(classes)} classes ({', '.join(classes)}), but "
+                f"data.num_classes={self.num_classes}; set data.num_classes={len(classes)}."
+            )
+        loose = [p for p in files if len(p.relative_to(self.root).parts) == 1]
+        if loose:
+            log.warning("data.labels=folders: %d image(s) directly under %s belong to no class and are left out",
+                        len(loose), self.root)
+        self.classes = classes
+        return [p for p in files if len(p.relative_to(self.root).parts) > 1]
+
+    def _label_of(self, path: Path) -> int:
+        return self.classes.index(path.relative_to(self.root).parts[0])
 
     def setup(self, stage: str | None = None) -> None:
         if self.dataset is not None:
@@ -173,10 +213,11 @@ class ImageFolderDataModule(ResumableDataModule):
                 + (f" ({len(bombs)} refused by Pillow as a decompression bomb, i.e. over twice data.max_image_pixels: "
                    "raise it, or data.max_image_pixels=null, if you trust them)" if bombs else "")
             )
+        labels = torch.tensor([self._label_of(path) for path, _ in good]) if self.labels == "folders" else None
         if cache:
-            self.dataset = _CachedImages(torch.stack([image for _, image in good]))
+            self.dataset = _CachedImages(torch.stack([image for _, image in good]), labels)
         else:
-            self.dataset = _ImageFiles([path for path, _ in good], self.image_size, self.channels)
+            self.dataset = _ImageFiles([path for path, _ in good], self.image_size, self.channels, labels)
         log.info("%d images from %s (%s)", len(good), self.root, "cached in memory" if cache else "decoded per item")
 
     def _try_load(self, path: Path, keep: bool) -> torch.Tensor | bool | Exception | None:

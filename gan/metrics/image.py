@@ -110,6 +110,36 @@ def class_spread(predicted: torch.Tensor, num_classes: int) -> dict[str, float]:
     }
 
 
+def class_accuracy(predicted: torch.Tensor, asked: torch.Tensor) -> float:
+    """How often the classifier's prediction (N,) is the label (N,) the generator was asked for."""
+    return (predicted.cpu() == asked.cpu()).double().mean().item()
+
+
+def matched_accuracy(codes: torch.Tensor, predicted: torch.Tensor, num_classes: int) -> float:
+    """Accuracy of unsupervised codes (N,) as class names under the best one-to-one matching of codes to the
+    predicted classes (N,) (the Hungarian algorithm, as InfoGAN reports its MNIST categorical code)."""
+    from scipy.optimize import linear_sum_assignment
+
+    k = max(int(codes.max()) + 1, num_classes)
+    counts = torch.zeros(k, k, dtype=torch.int64)
+    counts.index_put_((codes.cpu().long(), predicted.cpu().long()), torch.ones(len(codes), dtype=torch.int64),
+                      accumulate=True)  # (code, class) co-occurrences
+    rows, cols = linear_sum_assignment(counts.numpy(), maximize=True)
+    return counts[rows, cols].sum().item() / max(len(codes), 1)
+
+
+def intra_class_fid(real: torch.Tensor, real_labels: torch.Tensor, fake: torch.Tensor, fake_labels: torch.Tensor
+                    ) -> float:
+    """The mean over classes of the FID between class-k real and class-k generated features (Miyato & Koyama 2018);
+    classes with fewer than 2 samples on either side are left out (NaN if none is left)."""
+    scores = []
+    for k in torch.unique(real_labels).tolist():
+        r, f = real[real_labels.cpu() == k], fake[fake_labels.cpu() == k]
+        if len(r) >= 2 and len(f) >= 2:
+            scores.append(frechet_distance(r, f))
+    return sum(scores) / len(scores) if scores else float("nan")
+
+
 class InceptionFID:
     """Standard FID (torchmetrics' Inception through torch-fidelity) from weights the user has locally.
 

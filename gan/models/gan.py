@@ -18,6 +18,7 @@ from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from gan.callbacks.safety import last_checkpoint_path
 from gan.errors import ConfigError, NonFiniteLossError
 from gan.game import GANLoss
+from gan.models.conditioning import Conditioning
 
 NOISE = {"normal": torch.randn, "uniform": torch.rand}
 
@@ -28,7 +29,7 @@ def draw_noise(kind: str, shape: Sequence[int], generator: torch.Generator | Non
     return NOISE[kind](tuple(shape), generator=generator, device=device)
 
 
-class GAN(pl.LightningModule):
+class GAN(Conditioning, pl.LightningModule):
     """Per training step: `d_steps` discriminator updates, then `g_steps` generator updates.
 
     Each D update takes its own slice of the real batch, so a batch of `d_steps * n` real samples
@@ -62,9 +63,20 @@ class GAN(pl.LightningModule):
         ema_decay: float | None = None,
         monitor: str | None = None,
         monitor_mode: str = "min",
+        num_classes: int | None = None,
+        conditional: bool | None = None,
     ) -> None:
-        """`monitor` names the run's main metric (logged by the variant), used for best checkpoints and sweeps."""
+        """`monitor` names the run's main metric (logged by the variant), used for best checkpoints and sweeps.
+        `num_classes`: a conditional GAN, G(z, c) and D(x, c) with labels c in [0, num_classes) (`${data.num_classes}`);
+        None: unconditional, labels in the batches are not passed on. `conditional`: the config's switch where a
+        model has one (model=dcgan model.conditional=true), checked against `num_classes`."""
         super().__init__()
+        if conditional and num_classes is None:
+            raise ConfigError("model.conditional=true, but the data have no classes (data.num_classes is null); use "
+                              "labelled data: data=mnist, or data=image_folder data.labels=folders data.num_classes=K.")
+        if num_classes is not None and int(num_classes) < 2:
+            raise ConfigError(f"model.num_classes={num_classes}: a conditional GAN needs 2 or more classes; "
+                              "null for an unconditional one.")
         _check_choice("model.noise", noise, NOISE)
         for key, value in {"model.d_steps": d_steps, "model.g_steps": g_steps}.items():
             if int(value) < 1:
@@ -81,7 +93,10 @@ class GAN(pl.LightningModule):
                 f"model.augment={augment}: DiffAugment transforms images, and {type(self).__name__} does not make "
                 "images; set model.augment=null."
             )
-        self.save_hyperparameters(ignore=["generator", "discriminator", "g_optimizer", "d_optimizer"])
+        # An unconditional model keeps no num_classes: Lightning refuses to log a model's and a datamodule's
+        # hparams that share a key with different values (None here, 10 for MNIST's datamodule).
+        unconditional = ["num_classes"] if num_classes is None else []
+        self.save_hyperparameters(ignore=["generator", "discriminator", "g_optimizer", "d_optimizer", *unconditional])
         self.automatic_optimization = False  # the alternating D/G update below is the point of a GAN
         self.generator = generator
         self.discriminator = discriminator
@@ -107,14 +122,25 @@ class GAN(pl.LightningModule):
         """The generator used for pictures, metrics and `gan.sample`: its EMA when one is kept."""
         return self.generator_ema.module if self.generator_ema is not None else self.generator
 
+    def _g(self, net: nn.Module, noise: torch.Tensor, c: torch.Tensor | None) -> torch.Tensor:
+        """G(z) for unconditional generators, G(z, c) with labels (B,) for conditional ones."""
+        return net(noise) if c is None else net(noise, c)
+
     @torch.no_grad()
-    def generate(self, n: int | None = None, noise: torch.Tensor | None = None, batch_size: int = 1000) -> torch.Tensor:
-        """Samples in eval mode, in chunks of `batch_size`; restores the sampler's train/eval mode."""
+    def generate(self, n: int | None = None, noise: torch.Tensor | None = None, batch_size: int = 1000,
+                 labels: torch.Tensor | None = None) -> torch.Tensor:
+        """Samples in eval mode, in chunks of `batch_size`; restores the sampler's train/eval mode.
+
+        `labels` (one per sample) for a conditional model; None there draws every class equally often."""
         noise = self.sample_noise(n) if noise is None else noise.to(self.device)
+        if labels is None and self.conditional:
+            labels = self.balanced_labels(len(noise))
+        self.check_labels(labels)
+        chunks = labels.to(self.device).split(batch_size) if labels is not None else [None] * len(noise.split(batch_size))
         was_training = self.sampler.training
         self.sampler.eval()
         try:
-            return torch.cat([self.sampler(chunk) for chunk in noise.split(batch_size)])
+            return torch.cat([self._g(self.sampler, z, c) for z, c in zip(noise.split(batch_size), chunks)])
         finally:
             self.sampler.train(was_training)
 
@@ -124,29 +150,40 @@ class GAN(pl.LightningModule):
         return batch[0] if isinstance(batch, (tuple, list)) else batch
 
     def condition_from_batch(self, batch) -> torch.Tensor | None:
-        """The labels D(x, c) is conditioned on; None: an unconditional GAN (its networks ignore `c`)."""
-        return None
+        """The labels G(z, c) and D(x, c) are conditioned on: the batch's (x, y) labels for a conditional model;
+        None for an unconditional one (its labels are not passed on, its networks are called without them)."""
+        if not self.conditional:
+            return None
+        if not isinstance(batch, (tuple, list)) or len(batch) < 2:
+            raise ConfigError(f"{type(self).__name__} is conditional (model.num_classes={self.num_classes}) but the "
+                              "data give no labels; use labelled data (data=mnist, data.labels=folders) or "
+                              "model.num_classes=null.")
+        return batch[1].long()
 
     def training_step(self, batch, batch_idx: int) -> None:
         d_opt, g_opt = self.optimizers()
         real_slices = self._split(self.real_from_batch(batch))
         c_slices = self._split(self.condition_from_batch(batch))
         # The fakes are made once with their graph: the first D update sees them detached and the first
-        # G update back-propagates through them; further updates draw fresh noise, as the seeds do.
-        fake = self.generator(self.sample_noise(len(real_slices[0])))
+        # G update back-propagates through them; further updates draw fresh noise, as the seeds do. A conditional
+        # model's fakes are drawn for the labels of the real slice D compares them with.
+        noise = self.sample_noise(len(real_slices[0]))
+        fake = self._g(self.generator, noise, c_slices[0])
 
         first_d_update = self.training_steps_done * self.hparams.d_steps
         for i, (real, c) in enumerate(zip(real_slices, c_slices)):
             if i == 0:
-                d_fake = fake.detach()
+                d_noise, d_fake = noise, fake.detach()
             else:
+                d_noise = self.sample_noise(len(real))
                 with torch.no_grad():
-                    d_fake = self.generator(self.sample_noise(len(real)))
-            d_stats = self._d_step(d_opt, real, d_fake, c, first_d_update + i)
+                    d_fake = self._g(self.generator, d_noise, c)
+            d_stats = self._d_step(d_opt, real, d_fake, c, first_d_update + i, d_noise)
 
         for j in range(self.hparams.g_steps):
-            g_fake = fake if j == 0 else self.generator(self.sample_noise(len(real_slices[0])))
-            g_stats = self._g_step(g_opt, g_fake, c_slices[0])
+            g_noise = noise if j == 0 else self.sample_noise(len(real_slices[0]))
+            g_fake = fake if j == 0 else self._g(self.generator, g_noise, c_slices[0])
+            g_stats = self._g_step(g_opt, g_fake, c_slices[0], g_noise)
 
         self._check_finite(d_stats["train/d_loss"], g_stats["train/g_loss"])
         # Lightning writes step values only every `log_every_n_steps` training steps and `self.log` costs
@@ -166,18 +203,33 @@ class GAN(pl.LightningModule):
             )
         return list(batch.tensor_split(d_steps))
 
+    def code_loss(self, fake: torch.Tensor, noise: torch.Tensor) -> tuple[torch.Tensor, dict] | None:
+        """A variant's extra term for both players, from the fakes and the noise they were made from (InfoGAN's
+        mutual-information term); None: none. Added to D's loss on the detached fakes and to G's loss."""
+        return None
+
+    def _with_code_loss(self, loss, figures, fake, noise, phase: str):
+        extra = self.code_loss(fake, noise) if noise is not None else None
+        if extra is None:
+            return loss, figures
+        term, logged = extra
+        return loss + term, {**figures, **{f"train/{phase}_{k}": v for k, v in logged.items()}}
+
     def _d_step(self, d_opt, real: torch.Tensor, fake: torch.Tensor, c: torch.Tensor | None,
-                d_update: int) -> dict[str, torch.Tensor]:
+                d_update: int, noise: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
         with self.toggled_optimizer(d_opt):  # only D's parameters get gradients
             loss, figures = self.loss.d_loss(self.discriminator, real, fake, c, d_update)
+            loss, figures = self._with_code_loss(loss, figures, fake, noise, "d")
             d_opt.zero_grad(set_to_none=True)
             self.manual_backward(loss)
             d_opt.step()
         return figures  # D(x), D(G(z)) or the critic's scores, as before this update
 
-    def _g_step(self, g_opt, fake: torch.Tensor, c: torch.Tensor | None) -> dict[str, torch.Tensor]:
+    def _g_step(self, g_opt, fake: torch.Tensor, c: torch.Tensor | None,
+                noise: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
         with self.toggled_optimizer(g_opt):  # D is only a critic here: no gradients for its weights
             loss, figures = self.loss.g_loss(self.discriminator, fake, c)
+            loss, figures = self._with_code_loss(loss, figures, fake, noise, "g")
             g_opt.zero_grad(set_to_none=True)
             self.manual_backward(loss)
             g_opt.step()

@@ -12,6 +12,11 @@ The seed's page hides G's output layer; its comments end at (B,64,32,32) and its
 the output layer upsamples x4 with a kernel-4 stride-4 transposed convolution. At 32 and 64 px the
 output layer is the usual k4 s2 p1 and G has 3 or 4 hidden blocks, D 3 or 4 stride-2 convolutions.
 All convolutions are bias-free, as in the seed. D returns logits; the sigmoid lives in the loss.
+
+With `num_classes` (model=dcgan model.conditional=true) both are conditional: G joins a learned label embedding
+of `latent_dim` numbers to z, so its first layer sees (B, 2 * latent_dim, 1, 1); D is a projection discriminator
+(Miyato & Koyama 2018): logit(x, y) = psi(phi(x)) + <embed(y), phi(x)>, with phi(x) D's last 4x4 feature map
+summed over space, (B, C). Without it nothing is added, so the unconditional networks are built as before.
 """
 
 import math
@@ -50,13 +55,14 @@ def _check(image_size: int, width: int, key: str) -> int:
 class DCGANGenerator(nn.Module):
     """(B, latent_dim) normal noise -> (B, channels, image_size, image_size) images in [-1, 1]."""
 
-    def __init__(self, latent_dim: int = 128, image_size: int = 64, channels: int = 3, width: int = 64) -> None:
+    def __init__(self, latent_dim: int = 128, image_size: int = 64, channels: int = 3, width: int = 64,
+                 num_classes: int | None = None) -> None:
         super().__init__()
         halvings = _check(image_size, width, "model.generator")
         blocks = min(halvings, MAX_G_BLOCKS)
         widths = [width * 2 ** (blocks - 1 - i) for i in range(blocks)]  # e.g. [512, 256, 128, 64]
         layers: list[nn.Module] = []
-        n_in = latent_dim
+        n_in = latent_dim * (2 if num_classes is not None else 1)  # z, joined to its label's embedding
         for i, n_out in enumerate(widths):
             # The first block grows 1x1 to 4x4 (k4 s1 p0); each next one doubles the size (k4 s2 p1).
             stride, padding = (1, 0) if i == 0 else (2, 1)
@@ -72,9 +78,14 @@ class DCGANGenerator(nn.Module):
         layers += [nn.ConvTranspose2d(n_in, channels, kernel_size=4, stride=scale, padding=padding, bias=False), nn.Tanh()]
         self.latent_dim = latent_dim
         self.net = nn.Sequential(*layers)
+        self.embed = _embedding(num_classes, latent_dim)  # created last: the unconditional init draws are unchanged
 
-    def forward(self, noise: torch.Tensor) -> torch.Tensor:
-        return self.net(noise.reshape(len(noise), self.latent_dim, 1, 1))  # (B, 128) -> (B, 128, 1, 1)
+    def forward(self, noise: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
+        """`c`: (B,) labels, used when the G is conditional (`num_classes`) and ignored otherwise."""
+        z = noise.reshape(len(noise), self.latent_dim)
+        if self.embed is not None:
+            z = torch.cat([z, self.embed(_labels(c))], dim=1)  # (B, 128) -> (B, 256)
+        return self.net(z.reshape(len(z), -1, 1, 1))  # (B, 128) -> (B, 128, 1, 1)
 
 
 class DCGANDiscriminator(nn.Module):
@@ -85,12 +96,17 @@ class DCGANDiscriminator(nn.Module):
     """
 
     def __init__(self, image_size: int = 64, channels: int = 3, width: int = 64, norm: str = "batch",
-                 spectral_norm: bool = False, pack: int = 1) -> None:
+                 spectral_norm: bool = False, pack: int = 1, num_classes: int | None = None) -> None:
         super().__init__()
         halvings = _check(image_size, width, "model.discriminator")
         if norm not in D_NORMS:
             raise ConfigError(f"model.discriminator.norm={norm!r} is not one of: {', '.join(D_NORMS)} (the seed: batch).")
         self.pack = check_pack(pack)
+        if self.pack > 1 and num_classes is not None:
+            raise ConfigError(
+                f"model.pack={pack} with a conditional DCGAN: the projection scores each image with its own label, "
+                "a pack has several; use model.pack=1 for model.conditional=true."
+            )
         layers: list[nn.Module] = []
         n_in = channels * self.pack
         for i in range(halvings):  # each halves the size: 128 -> 64 -> ... -> 4
@@ -103,7 +119,30 @@ class DCGANDiscriminator(nn.Module):
             n_in = n_out
         layers.append(nn.Conv2d(n_in, 1, kernel_size=4, stride=1, padding=0, bias=False))  # (B, C, 4, 4) -> (B, 1, 1, 1)
         self.net = with_spectral_norm(nn.Sequential(*layers)) if spectral_norm else nn.Sequential(*layers)
+        # The projection's class embeddings, one C-vector per class (spectrally normalised with the rest, as SNGAN).
+        self.embed = _embedding(num_classes, n_in)
+        if self.embed is not None and spectral_norm:
+            torch.nn.utils.parametrizations.spectral_norm(self.embed)
 
     def forward(self, images: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
-        """`c`: labels of a conditional variant; this unconditional D ignores them."""
-        return self.net(pack_samples(images, self.pack)).flatten()
+        """`c`: (B,) labels, used when the D is conditional (`num_classes`) and ignored otherwise."""
+        if self.embed is None:
+            return self.net(pack_samples(images, self.pack)).flatten()
+        features = self.net[:-1](images)  # (B, C, 4, 4): phi(x) before the last convolution
+        projection = (self.embed(_labels(c)) * features.sum((2, 3))).sum(1)  # <embed(y), phi(x)>: (B, C) -> (B,)
+        return self.net[-1](features).flatten() + projection
+
+
+def _embedding(num_classes: int | None, dim: int) -> nn.Embedding | None:
+    """(B,) labels -> (B, dim) learned vectors; None for an unconditional network."""
+    if num_classes is None:
+        return None
+    if int(num_classes) < 2:
+        raise ConfigError(f"model.num_classes={num_classes}: a conditional network needs 2 or more classes.")
+    return nn.Embedding(int(num_classes), dim)
+
+
+def _labels(c: torch.Tensor | None) -> torch.Tensor:
+    if c is None:
+        raise ValueError("this network is conditional: call it with labels, net(x, c)")
+    return c.long()

@@ -75,7 +75,8 @@ class GaussianGenerator(nn.Module):
         super().__init__()
         self.net = _mlp([noise_dim, *hidden_sizes, 1], activation, "model.generator.activation")
 
-    def forward(self, noise: torch.Tensor) -> torch.Tensor:
+    def forward(self, noise: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
+        """`c`: labels of a conditional variant; this unconditional G ignores them."""
         return self.net(noise).squeeze(-1)
 
 

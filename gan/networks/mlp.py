@@ -4,6 +4,10 @@ D: 784 -> 1024 -> 512 -> 256 -> 1, LeakyReLU(0.2) and Dropout(0.3) after each hi
 G: 100 -> 256 -> 512 -> 1024 -> 784, LeakyReLU(0.2), tanh out, reshaped to an image.
 The seed ends D with a sigmoid for `BCELoss`; here D returns the logit and the sigmoid lives in the
 loss (`gan.losses`), the same function computed stably. Image shapes come from the data config.
+
+With `num_classes`, both become Mirza & Osindero's (2014) conditional MLPs: a learned label embedding of
+`num_classes` numbers is joined to z in G and to the flattened image in D (their one-hot y, made trainable).
+Without it, nothing is added: the unconditional networks are built (and initialised) exactly as before.
 """
 
 from collections.abc import Sequence
@@ -14,6 +18,24 @@ from torch import nn
 from gan.errors import ConfigError
 from gan.networks import with_spectral_norm
 from gan.networks.packing import check_pack, pack_samples
+
+
+def _label_embedding(num_classes: int | None) -> nn.Embedding | None:
+    """(B,) labels -> (B, num_classes) learned codes; None for an unconditional network."""
+    if num_classes is None:
+        return None
+    if int(num_classes) < 2:
+        raise ConfigError(f"model.num_classes={num_classes}: a conditional network needs 2 or more classes.")
+    return nn.Embedding(int(num_classes), int(num_classes))
+
+
+def _join(inputs: torch.Tensor, embed: nn.Embedding | None, c: torch.Tensor | None) -> torch.Tensor:
+    """(B, n) inputs, joined to the label codes when conditional: (B, n) -> (B, n + num_classes)."""
+    if embed is None:
+        return inputs
+    if c is None:
+        raise ValueError("this network is conditional: call it with labels, net(x, c)")
+    return torch.cat([inputs, embed(c.long())], dim=1)
 
 
 def _check_sizes(key: str, sizes: Sequence[int]) -> list[int]:
@@ -38,21 +60,26 @@ class MLPDiscriminator(nn.Module):
         dropout: float = 0.3,
         spectral_norm: bool = False,
         pack: int = 1,
+        num_classes: int | None = None,
     ) -> None:
         super().__init__()
         self.pack = check_pack(pack)
         if not 0.0 <= dropout < 1.0:
             raise ConfigError(f"model.discriminator.dropout={dropout}: use a value in [0, 1), e.g. 0.3 as the seed.")
-        widths = [self.pack * channels * image_size * image_size, *_check_sizes("model.discriminator.hidden_sizes", hidden_sizes)]
+        extra = int(num_classes) if num_classes is not None else 0  # each sample's label code, joined before packing
+        widths = [self.pack * (channels * image_size * image_size + extra),
+                  *_check_sizes("model.discriminator.hidden_sizes", hidden_sizes)]
         layers: list[nn.Module] = []
         for n_in, n_out in zip(widths[:-1], widths[1:]):
             layers += [nn.Linear(n_in, n_out), nn.LeakyReLU(negative_slope), nn.Dropout(dropout)]
         layers.append(nn.Linear(widths[-1], 1))
         self.net = with_spectral_norm(nn.Sequential(*layers)) if spectral_norm else nn.Sequential(*layers)
+        self.embed = _label_embedding(num_classes)  # created last: the unconditional init draws are unchanged
 
     def forward(self, images: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
-        """`c`: labels of a conditional variant; this unconditional D ignores them."""
-        return self.net(pack_samples(images.flatten(1), self.pack)).squeeze(-1)  # (B, 784) -> (B, 1) -> (B,)
+        """`c`: (B,) labels, used when the D is conditional (`num_classes`) and ignored otherwise."""
+        joined = _join(images.flatten(1), self.embed, c)  # (B, 784[+K])
+        return self.net(pack_samples(joined, self.pack)).squeeze(-1)  # -> (B/pack, pack*(784[+K])) -> (B/pack,)
 
 
 class MLPGenerator(nn.Module):
@@ -65,17 +92,37 @@ class MLPGenerator(nn.Module):
         image_size: int,
         hidden_sizes: Sequence[int] = (256, 512, 1024),
         negative_slope: float = 0.2,
+        num_classes: int | None = None,
     ) -> None:
         super().__init__()
         if int(latent_dim) < 1:
             raise ConfigError(f"model.generator.latent_dim={latent_dim}: must be a positive integer, e.g. 100.")
         self.image_shape = (channels, image_size, image_size)
-        widths = [latent_dim, *_check_sizes("model.generator.hidden_sizes", hidden_sizes)]
+        extra = int(num_classes) if num_classes is not None else 0
+        widths = [latent_dim + extra, *_check_sizes("model.generator.hidden_sizes", hidden_sizes)]
         layers: list[nn.Module] = []
         for n_in, n_out in zip(widths[:-1], widths[1:]):
             layers += [nn.Linear(n_in, n_out), nn.LeakyReLU(negative_slope)]
         layers += [nn.Linear(widths[-1], channels * image_size * image_size), nn.Tanh()]
         self.net = nn.Sequential(*layers)
+        self.embed = _label_embedding(num_classes)
 
-    def forward(self, noise: torch.Tensor) -> torch.Tensor:
-        return self.net(noise).view(len(noise), *self.image_shape)  # (B, 784) -> (B, 1, 28, 28)
+    def forward(self, noise: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
+        """`c`: (B,) labels, used when the G is conditional (`num_classes`) and ignored otherwise."""
+        # (B, latent_dim[+K]) -> (B, 784) -> (B, 1, 28, 28)
+        return self.net(_join(noise, self.embed, c)).view(len(noise), *self.image_shape)
+
+
+class InfoMLPDiscriminator(MLPDiscriminator):
+    """The MLP discriminator with InfoGAN's Q head on its last hidden layer (shared body): `codes(x)` gives the
+    categorical code's logits and the continuous codes' means."""
+
+    def __init__(self, *args, categorical: int = 10, continuous: int = 2, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        hidden = [m for m in self.net if isinstance(m, nn.Linear)][-1].in_features
+        self.categorical = int(categorical)
+        self.q_head = nn.Linear(hidden, self.categorical + int(continuous))  # (B, 256) -> (B, 10 + 2)
+
+    def codes(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        q = self.q_head(self.net[:-1](images.flatten(1)))  # the body before D's last layer, shared
+        return q[:, : self.categorical], q[:, self.categorical:]
