@@ -22,6 +22,7 @@ from gan.data.image_folder import load_image
 
 # A few steps of the Gaussian GAN on small sets: a run takes a second or two.
 QUICK = ["data.steps_per_epoch=4", "data.sample_size=50", "model.eval_samples=500", "logger=none",
+         "model.d_steps=1", "model.g_steps=1",
          "callbacks.gaussian_monitor.print_status=false"]
 
 
@@ -71,7 +72,7 @@ def test_a_moved_run_resumes_into_its_new_folder_only(monkeypatch, trained):
     written = set(snapshot(work)) - set(before)
     assert written and all(name.startswith("moved/") for name in written), written
     step = torch.load(work / "moved/checkpoints/last.ckpt", weights_only=True)["global_step"]
-    assert step == 8 * (3 + 3)  # 8 training steps of 3 D and 3 G updates: continued, into the moved folder
+    assert step == 8 * (1 + 1)  # 8 training steps of 1 D and 1 G update: continued, into the moved folder
     saved = yaml.safe_load((work / "moved" / "config.yaml").read_text())
     assert saved["callbacks"]["last_checkpoint"]["dirpath"] == str(work / "moved" / "checkpoints")
 
@@ -198,7 +199,7 @@ def test_double_ctrl_c_keeps_last_checkpoint_and_prints_resume(monkeypatch, caps
         signal.signal(signal.SIGINT, ctrl_c)  # Lightning ignores Ctrl-C from a KeyboardInterrupt on
     err = capsys.readouterr().err
     assert f"Continue with: python -m gan.run resume={tmp_path / 'run'}" in err
-    assert torch.load(tmp_path / "run/checkpoints/last.ckpt", weights_only=True)["global_step"] == 4 * 6
+    assert torch.load(tmp_path / "run/checkpoints/last.ckpt", weights_only=True)["global_step"] == 4 * 2
 
 
 def _with_extra(instantiate_all, callback):
