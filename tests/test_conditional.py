@@ -284,6 +284,7 @@ FAST_CGAN = ["model.generator.hidden_sizes=[128,256,512]", "model.discriminator.
 
 
 @pytest.mark.slow
+@pytest.mark.long  # 3 CPU-minutes by design: outside the default run, `pytest -m long` runs it
 def test_cgan_on_mnist_reaches_class_accuracy_in_three_cpu_minutes(make_cfg):
     """Training alone gets 180 CPU seconds (both cores; no evaluation during it); the classifier it is judged by is
     built first (10,000 training images, 2 epochs) and its cost is not counted. Judged on 2,000 samples."""
