@@ -17,12 +17,9 @@ import time
 from pathlib import Path
 
 import torch
-from hydra import compose, initialize_config_dir
-from hydra.core.global_hydra import GlobalHydra
-from hydra.core.hydra_config import HydraConfig
-from omegaconf import open_dict
 
-from gan.run import CONFIG_DIR, train
+from benchmarks.mnist_quality import compose_run
+from gan.run import train
 
 LOSS_ROWS = {"bce": ["model.loss=bce"], "minimax": ["model.loss=minimax"], "hinge": ["model.loss=hinge"],
              "lsgan": ["model.loss=lsgan"], "wgan-gp": ["model.loss=wgan", "model.gradient_penalty=10"]}  # fmt: skip
@@ -40,16 +37,6 @@ def rows(subset: int) -> dict[str, list[str]]:
     table[f"bce on {subset} images"] = ["model.loss=bce", f"data.subset={subset}"]
     table[f"bce on {subset} images +DiffAugment"] = ["model.loss=bce", f"data.subset={subset}", *AUGMENT]
     return table
-
-
-def compose_run(overrides: list[str], output_dir: Path):
-    GlobalHydra.instance().clear()
-    with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
-        cfg = compose("config", overrides=[f"paths.output_dir={output_dir}", *overrides], return_hydra_config=True)
-    HydraConfig().set_config(cfg)
-    with open_dict(cfg):
-        cfg.trainer.enable_progress_bar = False
-    return cfg
 
 
 def main(argv: list[str] | None = None) -> list[dict]:

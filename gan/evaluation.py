@@ -268,35 +268,15 @@ class ImageEvaluator:
         return self._inception.to(model.device)
 
 
-class GaussianEvaluator:
-    """Moments, Kolmogorov-Smirnov and Wasserstein-1 of `samples` fresh draws (seed 0) against N(mean, std)."""
+class OwnFiguresEvaluator:
+    """A toy model's own figures (`model.evaluate(seed, samples)`: the Gaussian GAN's moments, KS and W1, a
+    mixture's PacGAN mode figures) on `samples` fresh draws from a fixed seed, in a forked RNG."""
 
-    def __init__(self, target_mean: float, target_std: float, samples: int = 10_000, seed: int = 0) -> None:
-        self.target_mean, self.target_std, self.samples, self.seed = target_mean, target_std, int(samples), seed
-
-    def describe(self) -> tuple[list[str], list[str]]:
-        target = f"N({self.target_mean:g}, {self.target_std:g})"
-        return [f"moment errors, ks and w1 of {self.samples} draws against {target}"], []
-
-    def can_measure(self) -> bool:
-        return True
-
-    def prepare(self) -> None:
-        pass
-
-    def evaluate(self, model) -> dict[str, float]:
-        with _forked_rng(model.device):
-            return gaussian_report(model.draw(self.samples, seed=self.seed), self.target_mean, self.target_std)
-
-
-class MixtureEvaluator:
-    """PacGAN's mode figures (modes, high quality, reverse KL) of fresh 2-D points (seed 0), as `MixtureGAN.evaluate`."""
-
-    def __init__(self, samples: int = 2500, seed: int = 0) -> None:
-        self.samples, self.seed = int(samples), seed
+    def __init__(self, what: str, samples: int, seed: int = 0) -> None:
+        self.what, self.samples, self.seed = what, int(samples), seed
 
     def describe(self) -> tuple[list[str], list[str]]:
-        return [f"modes, high_quality and reverse_kl of {self.samples} points against the mixture's centres"], []
+        return [f"{self.what} of {self.samples} fresh samples"], []
 
     def can_measure(self) -> bool:
         return True

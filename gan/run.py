@@ -104,7 +104,7 @@ def resolve_resume(cfg: DictConfig) -> DictConfig:
 
 
 def _build(cfg: DictConfig):
-    """(model, datamodule, loggers, trainer) from the config, checking what can be checked before any write."""
+    """(model, datamodule, loggers, trainer, start step) from the config, checking what can be checked before any write."""
     import pytorch_lightning as pl
     from pytorch_lightning.strategies.launchers.subprocess_script import _SubprocessScriptLauncher
 
@@ -132,11 +132,10 @@ def _build(cfg: DictConfig):
         logger=loggers or False,
         max_steps=-1,  # `trainer.max_steps` counts training steps and is enforced by TrainingStepLimit
     )
-    trainer.gan_start_step = start_step  # Lightning's global_step the run starts from (0 for a new run)
     if isinstance(trainer.strategy.launcher, _SubprocessScriptLauncher) and not _is_launched_rank():
         # DDP re-runs this command for each further rank: they must write into this run's folder, not a new one.
         sys.argv.append(f"paths.output_dir={cfg.paths.output_dir}")
-    return model, datamodule, loggers, trainer
+    return model, datamodule, loggers, trainer, start_step  # start_step: Lightning's global_step it starts from
 
 
 def _is_launched_rank() -> bool:
@@ -194,20 +193,20 @@ def train(cfg: DictConfig) -> dict[str, float]:
     early = logging.handlers.BufferingHandler(capacity=10_000)  # what is logged before run.log can exist
     logging.getLogger().addHandler(early)
     try:
-        model, datamodule, loggers, trainer = _build(cfg)
+        model, datamodule, loggers, trainer, start_step = _build(cfg)
         output_dir, log_file = _make_run_folder(cfg, recipe, record=not _is_launched_rank())
     finally:
         logging.getLogger().removeHandler(early)
     for record in early.buffer:
         log_file.handle(record)
     try:
-        return _fit(cfg, recipe, model, datamodule, loggers, trainer, output_dir)
+        return _fit(cfg, recipe, model, datamodule, loggers, trainer, output_dir, start_step)
     finally:
         logging.getLogger().removeHandler(log_file)
         log_file.close()
 
 
-def _fit(cfg, recipe, model, datamodule, loggers, trainer, output_dir: Path) -> dict[str, float]:
+def _fit(cfg, recipe, model, datamodule, loggers, trainer, output_dir: Path, start_step: int) -> dict[str, float]:
     from pytorch_lightning.loggers import TensorBoardLogger
 
     from gan.callbacks.sweep import log_final_hparams, run_hparams
@@ -222,7 +221,7 @@ def _fit(cfg, recipe, model, datamodule, loggers, trainer, output_dir: Path) -> 
     metrics["train_time_s"] = time.perf_counter() - start
     # from the trainer: after ddp_spawn the model in this process is no longer attached to it
     steps = metrics["training_steps"] = trainer.global_step // (model.hparams.d_steps + model.hparams.g_steps)
-    if cfg.get("ckpt_path") and trainer.global_step == trainer.gan_start_step:
+    if cfg.get("ckpt_path") and trainer.global_step == start_step:
         _say(f"{cfg.get('resume') or cfg.ckpt_path} is already complete at training step {steps} (trainer.max_steps="
              f"{cfg.trainer.get('max_steps')}, trainer.max_epochs={cfg.trainer.get('max_epochs')}): nothing was trained. "
              "Raise trainer.max_steps or trainer.max_epochs to train longer.")

@@ -16,7 +16,7 @@ from gan.networks.mlp import MLPDiscriminator, MLPGenerator
 from gan.run import train
 from gan.sample import main as sample_main
 from tests.conftest import compose_config
-from tests.test_mnist import write_idx
+from tests.test_mnist import random_mnist
 
 TINY_CGAN = ["model=cgan", "data=mnist", "data.batch_size=8", "model.generator.hidden_sizes=[8]",
              "model.discriminator.hidden_sizes=[8]", "model.generator.latent_dim=4", "model.eval_samples=40",
@@ -26,12 +26,7 @@ TINY_CGAN = ["model=cgan", "data=mnist", "data.batch_size=8", "model.generator.h
 @pytest.fixture(scope="module")
 def tiny_mnist(tmp_path_factory):
     """MNIST's raw layout with 40 training and 40 test images (random pixels, random labels)."""
-    rng = np.random.default_rng(0)
-    root = tmp_path_factory.mktemp("tiny_mnist")
-    for split, n in (("train", 40), ("t10k", 40)):
-        write_idx(root / "MNIST" / "raw" / f"{split}-images-idx3-ubyte", rng.integers(0, 256, (n, 28, 28)))
-        write_idx(root / "MNIST" / "raw" / f"{split}-labels-idx1-ubyte", rng.integers(0, 10, n))
-    return root
+    return random_mnist(tmp_path_factory.mktemp("tiny_mnist"), n_train=40, n_test=40)
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,6 @@ import math
 from types import SimpleNamespace
 
 import hydra
-import numpy as np
 import pytest
 import pytorch_lightning as pl
 import torch
@@ -20,7 +19,7 @@ from gan.models.gan import GAN
 from gan.networks.mlp import MLPDiscriminator, MLPGenerator
 from gan.run import train
 from gan.sample import seeded_noise
-from tests.test_mnist import write_idx
+from tests.test_mnist import random_mnist
 
 GAUSSIAN_TINY = ["data.sample_size=20", "data.sets_per_update=2", "model.eval_samples=50", "logger=none"]
 MLP_TINY = ["model=vanilla", "data=mnist", "data.batch_size=8", "model.generator.hidden_sizes=[8]",
@@ -37,12 +36,7 @@ REGULARISERS = {
 @pytest.fixture(scope="module")
 def tiny_mnist(tmp_path_factory):
     """MNIST's raw layout with 40 training and 10 test images: the MLP GAN's smoke runs need no 60,000."""
-    rng = np.random.default_rng(0)
-    root = tmp_path_factory.mktemp("tiny_mnist")
-    for split, n in (("train", 40), ("t10k", 10)):
-        write_idx(root / "MNIST" / "raw" / f"{split}-images-idx3-ubyte", rng.integers(0, 256, (n, 28, 28)))
-        write_idx(root / "MNIST" / "raw" / f"{split}-labels-idx1-ubyte", rng.integers(0, 10, n))
-    return root
+    return random_mnist(tmp_path_factory.mktemp("tiny_mnist"), n_train=40, n_test=10)
 
 
 def _state(module: torch.nn.Module) -> dict[str, torch.Tensor]:

@@ -24,6 +24,15 @@ def write_idx(path: Path, array: np.ndarray) -> None:
     path.write_bytes(header + array.astype(np.uint8).tobytes())
 
 
+def random_mnist(root: Path, n_train: int, n_test: int) -> Path:
+    """MNIST's raw layout under `root` with random pixels and labels: smoke runs need no 60,000 images."""
+    rng = np.random.default_rng(0)
+    for split, n in (("train", n_train), ("t10k", n_test)):
+        write_idx(root / "MNIST" / "raw" / f"{split}-images-idx3-ubyte", rng.integers(0, 256, (n, 28, 28)))
+        write_idx(root / "MNIST" / "raw" / f"{split}-labels-idx1-ubyte", rng.integers(0, 10, n))
+    return root
+
+
 @pytest.fixture
 def fashion_dir(tmp_path) -> Path:
     """A tiny FashionMNIST in torchvision's raw layout: 30 training and 20 test images."""

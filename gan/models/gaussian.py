@@ -2,7 +2,7 @@
 
 import torch
 
-from gan.evaluation import GaussianEvaluator
+from gan.evaluation import OwnFiguresEvaluator
 from gan.metrics.gaussian import gaussian_report
 from gan.errors import ConfigError
 from gan.models.gan import GAN, draw_noise
@@ -41,10 +41,10 @@ class GaussianGAN(GAN):
         shape = (1, n, self.hparams.latent_shape[-1])  # one set of n draws, each of noise_dim numbers
         return self.generate(noise=draw_noise(self.hparams.noise, shape, generator, self.device)).flatten()
 
-    def evaluate(self, seed: int = 0) -> dict[str, float]:
+    def evaluate(self, seed: int = 0, samples: int | None = None) -> dict[str, float]:
         # A fixed evaluation seed: figures are comparable over time and do not disturb the training noise.
-        samples = self.draw(self.hparams.eval_samples, seed=seed)
-        return gaussian_report(samples, self.hparams.target_mean, self.hparams.target_std)
+        draws = self.draw(samples or self.hparams.eval_samples, seed=seed)
+        return gaussian_report(draws, self.hparams.target_mean, self.hparams.target_std)
 
     def validation_step(self, batch, batch_idx: int) -> None:
         # The same seed and weights on every rank: sync_dist keeps ranks agreeing on the monitored value for free.
@@ -53,4 +53,5 @@ class GaussianGAN(GAN):
     def evaluator(self, data=None, cache_dir=None, build: bool = True, samples: int | None = None, **overrides):
         """The end of a run and `gan.evaluate` score `evaluate()`'s figures through this (same draws, same seed)."""
         hp = self.hparams
-        return GaussianEvaluator(hp.target_mean, hp.target_std, samples or hp.eval_samples)
+        target = f"N({hp.target_mean:g}, {hp.target_std:g})"
+        return OwnFiguresEvaluator(f"moment errors, ks and w1 against {target}", samples or hp.eval_samples)

@@ -3,7 +3,7 @@
 import torch
 
 from gan.data.mixture import mixture_centres
-from gan.evaluation import MixtureEvaluator
+from gan.evaluation import OwnFiguresEvaluator
 from gan.metrics.mixture import mixture_report
 from gan.models.gan import GAN, draw_noise
 from gan.models.schedule import apply_lr_decay
@@ -35,7 +35,8 @@ class MixtureGAN(GAN):
 
     def evaluator(self, data=None, cache_dir=None, build: bool = True, samples: int | None = None, **overrides):
         """The end of a run and `gan.evaluate` score `evaluate()`'s figures through this (same points, same seed)."""
-        return MixtureEvaluator(samples or self.hparams.eval_samples)
+        return OwnFiguresEvaluator("modes, high_quality and reverse_kl against the mixture's centres",
+                                   samples or self.hparams.eval_samples)
 
     def validation_step(self, batch, batch_idx: int) -> None:
         self.log_dict({f"val/{k}": v for k, v in self.evaluate().items()}, sync_dist=True)
