@@ -1,25 +1,39 @@
-"""Sample quality of the MNIST vanilla GAN after a few epochs: FID, KID and class entropy over the project's
-classifier at every epoch, then the final figures beside the real-vs-real floor, for the seed recipe and our
-default recipe side by side in one run.
+"""Sample quality of MNIST GANs over training, over the project's classifier, beside the real-vs-real floor.
+
+Two modes. By epochs: FID, KID and class entropy at every epoch for the seed recipe and our default recipe
+(when both resolve to the same model, data and trainer settings, it trains once and says so):
 
     python -m gan.features data=mnist                         # optional: runs build the classifier when missing (~/.cache/gan)
     python benchmarks/mnist_quality.py --epochs 5 --data-dir ../shared/data
 
-When both recipes resolve to the same model, data and trainer settings, the script trains once and says so.
+Quality per time (`--cpu-seconds`): the seed recipe (experiment=mnist_seed) and the best recipe
+(experiment=mnist_best) each get the same budget of training CPU seconds; FID, precision/recall and classes covered
+are measured every `--every` training CPU seconds on `--curve-samples` images (evaluation time is not counted in
+either clock), the end state on model.eval_samples (10,000). Saves the curve and both end-state grids (docs/):
+
+    python benchmarks/mnist_quality.py --cpu-seconds 600 --threads 2 --data-dir ../shared/data --docs docs
+
 """
 
 import argparse
 import csv
+import importlib
 import json
+import sys
 import time
 from pathlib import Path
+
+import pytorch_lightning as pl
+import torch
 
 from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import OmegaConf, open_dict
 
-from gan.run import CONFIG_DIR, train
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's gan, run from anywhere
+
+from gan.run import CONFIG_DIR, train  # noqa: E402
 
 RECIPES = {"seed (experiment=mnist_seed)": ["experiment=mnist_seed"], "default (model=vanilla data=mnist)": ["model=vanilla", "data=mnist"]}  # fmt: skip
 COLUMNS = ("fid", "kid", "class_entropy", "mode_coverage")
@@ -55,11 +69,20 @@ def per_epoch(output_dir: Path) -> list[dict]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--cpu-seconds", type=float, default=None, help="quality per time: training CPU budget per recipe")
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--data-dir", default="data")
     parser.add_argument("--out", default="outputs/benchmarks/mnist_quality")
     parser.add_argument("--limit-train-batches", type=float, default=1.0, help="fraction (or count) of each epoch")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads (the 10-CPU-minute target: 2)")
+    parser.add_argument("--every", type=float, default=60, help="training CPU seconds between two curve points")
+    parser.add_argument("--curve-samples", type=int, default=2000, help="images behind each curve point")
+    parser.add_argument("--recipes", default="seed,best", help="which of: " + ", ".join(TIMED_RECIPES))
+    parser.add_argument("--docs", default=None, help="write mnist_quality.png and mnist_<recipe>_grid.png here")
+    parser.add_argument("overrides", nargs="*", help="added to every timed recipe, e.g. model.loss=hinge")
     args = parser.parse_args()
+    if args.cpu_seconds is not None:
+        return quality_per_time(args)
     common = [
         f"paths.data_dir={args.data_dir}", f"trainer.max_epochs={args.epochs}", "trainer.check_val_every_n_epoch=1",
         "logger=csv", "seed=1234", f"+trainer.limit_train_batches={args.limit_train_batches}",
@@ -93,6 +116,125 @@ def main() -> None:
     print(f"\n{int(final['eval_samples'])} images per figure; final evaluation (metrics.json):")
     for name, final, _ in table:
         print(f"  {name}: " + ", ".join(f"{k}={final[k]:.4g}" for k in ("fid", "kid", "class_entropy", "fid_floor")))
+
+
+# ---- quality per time ---------------------------------------------------------------------------------------
+TIMED_RECIPES = {"seed": ["experiment=mnist_seed"], "best": ["experiment=mnist_best"]}
+CURVE = ("fid", "precision", "recall", "mode_coverage")
+
+
+class QualityClock(pl.Callback):
+    """Scores the generator every `every` seconds of training CPU time and stops training at `budget` of them.
+
+    Both clocks (process CPU seconds, all threads; wall seconds) count training only: the time spent scoring is
+    taken off them. `rows` holds one dict per point: cpu_s, wall_s, steps and the evaluator's figures.
+    """
+
+    last = None  # the latest instance, for the script to read its rows after `train`
+
+    def __init__(self, data, cache_dir: str, budget: float, every: float, samples: int) -> None:
+        self.data, self.cache_dir, self.budget, self.every, self.samples = data, cache_dir, budget, every, samples
+        self.rows: list[dict] = []
+        QualityClock.last = self
+
+    def on_train_start(self, trainer, pl_module) -> None:
+        self.evaluator = pl_module.evaluator(data=self.data, cache_dir=self.cache_dir, samples=self.samples)
+        self.evaluator.prepare()
+        self.cpu0, self.wall0, self.next_at = time.process_time(), time.perf_counter(), self.every
+        self.measure(pl_module, 0.0, 0.0)
+
+    def measure(self, pl_module, cpu_s: float, wall_s: float) -> None:
+        cpu, wall = time.process_time(), time.perf_counter()
+        figures = self.evaluator.evaluate(pl_module)
+        self.rows.append({"cpu_s": cpu_s, "wall_s": wall_s, "steps": pl_module.training_steps_done, **figures})
+        print(f"  {cpu_s:6.0f} CPU-s {wall_s:6.0f} s: " + ", ".join(f"{k} {figures[k]:.3g}" for k in CURVE), flush=True)
+        self.cpu0 += time.process_time() - cpu  # scoring is not training
+        self.wall0 += time.perf_counter() - wall
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+        cpu_s, wall_s = time.process_time() - self.cpu0, time.perf_counter() - self.wall0
+        if cpu_s >= min(self.next_at, self.budget):
+            self.next_at += self.every
+            trainer.should_stop = cpu_s >= self.budget
+            self.measure(pl_module, cpu_s, wall_s)
+
+
+def quality_per_time(args) -> None:
+    torch.set_num_threads(args.threads)
+    runs = {}
+    for name in args.recipes.split(","):
+        out = (Path(args.out) / f"{name}-{int(args.cpu_seconds)}cpu-s").resolve()
+        cfg = compose_run([*TIMED_RECIPES[name], f"paths.data_dir={Path(args.data_dir).resolve()}", "logger=none",
+                           "seed=1234", "trainer.max_epochs=1000", "~callbacks.sample_quality", "model.monitor=null",
+                           *clock_callback(args), *args.overrides], out)  # fmt: skip
+        print(f"{name} ({' '.join(TIMED_RECIPES[name])}, {args.threads} threads): {args.cpu_seconds:.0f} training CPU-s")
+        final = train(cfg)
+        clock = importlib.import_module("benchmarks.mnist_quality").QualityClock.last  # the module Hydra imported
+        runs[name] = {"rows": clock.rows, "final": final}
+        (out / "quality_per_time.json").write_text(json.dumps(runs[name], indent=1) + "\n")
+        if args.docs:
+            save_grid(out, Path(args.docs) / f"mnist_{name}_grid.png")
+    report(runs, args)
+
+
+def clock_callback(args) -> list[str]:
+    """The overrides that add QualityClock to a run's callbacks (`data` stays a config, as sample_quality's)."""
+    node = "+callbacks.quality_clock"
+    return [f"{node}._target_=benchmarks.mnist_quality.QualityClock", f"{node}._recursive_=false", f"{node}.data=${{data}}",
+            f"{node}.cache_dir=${{paths.cache_dir}}", f"{node}.budget={args.cpu_seconds}", f"{node}.every={args.every}",
+            f"{node}.samples={args.curve_samples}"]  # fmt: skip
+
+
+def save_grid(run_dir: Path, path: Path) -> None:
+    """The run's last 8 x 8... grid (its fixed noise, at the end of training), copied for the docs."""
+    grids = sorted((run_dir / "samples").glob("*.png"), key=lambda p: p.stat().st_mtime)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(grids[-1].read_bytes())
+    print(f"grid: {path} (from {grids[-1]})")
+
+
+def report(runs: dict, args) -> None:
+    print("\n| recipe | training CPU-s | wall s | steps | FID | precision | recall | classes |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    for name, run_ in runs.items():
+        for row in run_["rows"]:
+            print(f"| {name} | {row['cpu_s']:.0f} | {row['wall_s']:.0f} | {row['steps']} | {row['fid']:.2f} | "
+                  f"{row['precision']:.3f} | {row['recall']:.3f} | {row['mode_coverage']:.0f}/10 |")
+    print(f"\nEnd states on {args.curve_samples} images per curve point; metrics.json on model.eval_samples:")
+    for name, run_ in runs.items():
+        f = run_["final"]
+        print(f"  {name}: fid={f['fid']:.3f} (floor {f['fid_floor']:.3f}), precision={f['precision']:.3f}, "
+              f"recall={f['recall']:.3f}, density={f['density']:.3f}, coverage={f['coverage']:.3f}, "
+              f"classes={f['mode_coverage']:.0f}/10, steps={f['training_steps']:.0f}")
+    if args.docs:
+        plot(runs, Path(args.docs) / "mnist_quality.png", args)
+
+
+def plot(runs: dict, path: Path, args) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 3, figsize=(11, 3.2))
+    for name, run_ in runs.items():
+        rows = [r for r in run_["rows"] if r["cpu_s"] > 0]
+        cpu = [r["cpu_s"] / 60 for r in rows]
+        axes[0].semilogy(cpu, [r["fid"] for r in rows], "o-", label=f"{name} ({TIMED_RECIPES[name][0]})")
+        axes[1].plot(cpu, [r["precision"] for r in rows], "o-", label=f"{name} precision")
+        axes[1].plot(cpu, [r["recall"] for r in rows], "s--", label=f"{name} recall")
+        axes[2].plot(cpu, [r["mode_coverage"] for r in rows], "o-", label=name)
+    floor = next(iter(runs.values()))["rows"][0]["fid_floor"]
+    axes[0].axhline(floor, color="grey", lw=0.8, ls=":", label=f"real-vs-real floor {floor:.2f}")
+    for ax, title in zip(axes, ("FID (classifier features)", "precision / recall", "classes covered (of 10)")):
+        ax.set_xlabel(f"training CPU minutes ({args.threads} threads)")
+        ax.set_title(title, fontsize=10)
+        ax.legend(fontsize=7)
+    axes[2].set_ylim(0, 10.5)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=80)
+    print(f"curve: {path}")
 
 
 if __name__ == "__main__":

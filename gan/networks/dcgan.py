@@ -11,6 +11,9 @@ the seed's networks exactly:
 The seed's page hides G's output layer; its comments end at (B,64,32,32) and its D reads 128x128, so
 the output layer upsamples x4 with a kernel-4 stride-4 transposed convolution. At 32 and 64 px the
 output layer is the usual k4 s2 p1 and G has 3 or 4 hidden blocks, D 3 or 4 stride-2 convolutions.
+At 28 px (MNIST-like data) the smallest map is 7x7 instead of 4x4: G's first block grows 1x1 to 7x7 (k7 s1 p0),
+then 7 -> 14 -> 28; D halves 28 -> 14 -> 7 and its last convolution reads the 7x7 map (k7), the usual small
+DCGAN for MNIST (G 2w-w, D w-2w channels).
 All convolutions are bias-free, as in the seed. D returns logits; the sigmoid lives in the loss.
 
 With `num_classes` (model=dcgan model.conditional=true) both are conditional: G joins a learned label embedding
@@ -28,7 +31,7 @@ from gan.errors import ConfigError
 from gan.networks import with_spectral_norm
 from gan.networks.packing import check_pack, pack_samples
 
-IMAGE_SIZES = (32, 64, 128)
+IMAGE_SIZES = (28, 32, 64, 128)
 # D's normalisation after each hidden convolution. BatchNorm (the seed's) mixes the samples of a batch, which
 # breaks per-sample penalties (gradient penalty, R1); layer norm is GroupNorm with one group (over C, H, W).
 D_NORMS = {
@@ -40,8 +43,13 @@ D_NORMS = {
 MAX_G_BLOCKS = 4  # the seed's G has four hidden blocks (512 ... 64) even at 128 px
 
 
+def smallest_map(image_size: int) -> int:
+    """Side of G's first and D's last feature map: 7 for 28 px (28 = 7 x 4), else 4."""
+    return 7 if image_size == 28 else 4
+
+
 def _check(image_size: int, width: int, key: str) -> int:
-    """Number of stride-2 halvings from `image_size` down to D's final 4x4 map."""
+    """Number of stride-2 halvings from `image_size` down to D's final 4x4 (at 28 px 7x7) map."""
     if image_size not in IMAGE_SIZES:
         raise ConfigError(
             f"{key}.image_size={image_size}: DCGAN supports {', '.join(map(str, IMAGE_SIZES))} px; "
@@ -49,7 +57,7 @@ def _check(image_size: int, width: int, key: str) -> int:
         )
     if int(width) < 1:
         raise ConfigError(f"{key}.width={width}: the width multiplier must be a positive integer (the seed: 64).")
-    return int(math.log2(image_size // 4))
+    return int(math.log2(image_size // smallest_map(image_size)))
 
 
 class DCGANGenerator(nn.Module):
@@ -63,17 +71,18 @@ class DCGANGenerator(nn.Module):
         widths = [width * 2 ** (blocks - 1 - i) for i in range(blocks)]  # e.g. [512, 256, 128, 64]
         layers: list[nn.Module] = []
         n_in = latent_dim * (2 if num_classes is not None else 1)  # z, joined to its label's embedding
+        base = smallest_map(image_size)
         for i, n_out in enumerate(widths):
-            # The first block grows 1x1 to 4x4 (k4 s1 p0); each next one doubles the size (k4 s2 p1).
-            stride, padding = (1, 0) if i == 0 else (2, 1)
+            # The first block grows 1x1 to 4x4 (k4 s1 p0; 7x7 with k7 at 28 px); each next one doubles the size (k4 s2 p1).
+            kernel, stride, padding = (base, 1, 0) if i == 0 else (4, 2, 1)
             layers += [
-                nn.ConvTranspose2d(n_in, n_out, kernel_size=4, stride=stride, padding=padding, bias=False),
+                nn.ConvTranspose2d(n_in, n_out, kernel_size=kernel, stride=stride, padding=padding, bias=False),
                 nn.BatchNorm2d(n_out),
                 nn.ReLU(True),
             ]
             n_in = n_out
         # The output layer makes up the rest of the size: x2 (k4 s2 p1) or, at 128 px, x4 (k4 s4 p0).
-        scale = image_size // (4 * 2 ** (blocks - 1))
+        scale = image_size // (base * 2 ** (blocks - 1))
         padding = 1 if scale == 2 else 0
         layers += [nn.ConvTranspose2d(n_in, channels, kernel_size=4, stride=scale, padding=padding, bias=False), nn.Tanh()]
         self.latent_dim = latent_dim
@@ -117,7 +126,8 @@ class DCGANDiscriminator(nn.Module):
                 nn.LeakyReLU(0.2, inplace=True),
             ]
             n_in = n_out
-        layers.append(nn.Conv2d(n_in, 1, kernel_size=4, stride=1, padding=0, bias=False))  # (B, C, 4, 4) -> (B, 1, 1, 1)
+        last = smallest_map(image_size)  # (B, C, 4, 4) -> (B, 1, 1, 1); at 28 px (B, C, 7, 7) -> (B, 1, 1, 1)
+        layers.append(nn.Conv2d(n_in, 1, kernel_size=last, stride=1, padding=0, bias=False))
         self.net = with_spectral_norm(nn.Sequential(*layers)) if spectral_norm else nn.Sequential(*layers)
         # The projection's class embeddings, one C-vector per class (spectrally normalised with the rest, as SNGAN).
         self.embed = _embedding(num_classes, n_in)
