@@ -36,7 +36,7 @@ def make_image_folder(root: Path, n_rgb: int = 6) -> Path:
 
 
 # ---- networks -----------------------------------------------------------------------------------
-@pytest.mark.parametrize("size", [32, 64, 128])
+@pytest.mark.parametrize("size", [28, 32, 64, 128])
 @pytest.mark.parametrize("channels", [1, 3])
 def test_network_shapes(size, channels):
     g = DCGANGenerator(latent_dim=16, image_size=size, channels=channels, width=4)
@@ -69,15 +69,25 @@ def test_seed_widths_at_128_px():
     assert isinstance(d.net[-1], nn.Conv2d)  # logits: no sigmoid layer
 
 
+def test_28_px_grows_from_and_reads_a_7x7_map():
+    g, d = DCGANGenerator(64, 28, 1, 64), DCGANDiscriminator(28, 1, 64)
+    g_convs, d_convs = _convs(g, nn.ConvTranspose2d), _convs(d, nn.Conv2d)
+    assert [c.in_channels for c in g_convs] + [g_convs[-1].out_channels] == [64, 128, 64, 1]
+    assert g_convs[0].kernel_size == (7, 7) and [c.stride[0] for c in g_convs] == [1, 2, 2]
+    assert g.net[:3](torch.randn(2, 64, 1, 1)).shape == (2, 128, 7, 7)
+    assert [c.in_channels for c in d_convs] == [1, 64, 128] and d_convs[-1].kernel_size == (7, 7)
+    assert d.net[:-1](torch.randn(2, 1, 28, 28)).shape == (2, 128, 7, 7)
+
+
 def test_generator_accepts_flat_or_4d_noise():
     g = DCGANGenerator(latent_dim=8, image_size=32, width=2).eval()
     z = torch.randn(2, 8)
     assert torch.equal(g(z), g(z.view(2, 8, 1, 1)))
 
 
-@pytest.mark.parametrize("size", [16, 48, 256])
+@pytest.mark.parametrize("size", [16, 48, 56, 256])
 def test_unsupported_size_is_a_config_error(size):
-    with pytest.raises(ConfigError, match="32, 64, 128"):
+    with pytest.raises(ConfigError, match="28, 32, 64, 128"):
         DCGANGenerator(image_size=size)
 
 
@@ -159,3 +169,16 @@ def test_seed_experiment_recipe_and_grid(make_cfg, tmp_path):
     with Image.open(run / "generated" / "generated-images-0001.png") as grid:
         assert grid.size == (8 * 128 + 9 * 2, 8 * 128 + 9 * 2)  # 8 x 8 images with make_grid's padding
     assert list(run.glob("events.out.tfevents.*")), "the grid also goes to TensorBoard"
+
+
+def test_folder_recipe_fast_dev_run(make_cfg, tmp_path):
+    """experiment=folder_best as users run it (its own widths), one step on a small messy folder at 64 px."""
+    root = make_image_folder(tmp_path / "imgs")
+    cfg = make_cfg("experiment=folder_best", f"data.root={root}", "data.batch_size=4", "logger=none",
+                   "trainer.fast_dev_run=true")
+    assert cfg.data.image_size == 64 and cfg.model.loss == "hinge" and cfg.model.discriminator.spectral_norm
+    assert list(cfg.model.augment) == ["color", "translation", "cutout"] and cfg.model.discriminator.norm == "none"
+    metrics = train(cfg)
+    assert math.isfinite(metrics["train/d_loss"]) and math.isfinite(metrics["train/g_loss"])
+    with Image.open(next((tmp_path / "run" / "samples").glob("*.png"))) as grid:
+        assert grid.size == (8 * 64 + 9 * 2, 8 * 64 + 9 * 2)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image
 import torch
 from torchvision import datasets, transforms
 
@@ -207,3 +208,26 @@ def test_subset_trains_on_the_first_images_only(fashion_dir):
         MNISTDataModule(fashion_dir, dataset="fashion_mnist", subset=31).setup("fit")
     with pytest.raises(ConfigError, match="data.subset=0"):
         MNISTDataModule(fashion_dir, dataset="fashion_mnist", subset=0)
+
+
+# ---- experiment=mnist_best: the small DCGAN recipe for 28 x 28 data ----------------------------------------
+def test_best_experiment_is_the_small_dcgan_with_ema(make_cfg):
+    cfg = make_cfg("experiment=mnist_best")
+    assert cfg.data.dataset == "mnist" and cfg.model.generator._target_.endswith("DCGANGenerator")
+    assert cfg.model.generator.image_size == 28 and cfg.model.discriminator.channels == 1
+    assert cfg.model.ema_decay is not None and cfg.model.monitor == "val/fid"
+
+
+def test_best_experiment_fast_dev_run(make_cfg, tmp_path):
+    data = random_mnist(tmp_path / "data", n_train=64, n_test=32)
+    metrics = train(make_cfg("experiment=mnist_best", "logger=none", "trainer.fast_dev_run=true", data_dir=data))
+    assert _finite(metrics) and metrics["training_steps"] == 1
+    with Image.open(next((tmp_path / "run" / "samples").glob("*.png"))) as grid:
+        assert grid.size == (8 * 28 + 9 * 2, 8 * 28 + 9 * 2)  # 64 fixed latents, 8 x 8 grid of 28 px images
+
+
+def test_best_experiment_runs_on_fashion_mnist(make_cfg, tmp_path, fashion_dir):
+    cfg = make_cfg("experiment=mnist_best", "data=fashion_mnist", "data.batch_size=10", "logger=none",
+                   "trainer.fast_dev_run=true", data_dir=fashion_dir)
+    assert cfg.data.dataset == "fashion_mnist" and cfg.model.feature_extractor.endswith("fashion_mnist-classifier.pt")
+    assert _finite(train(cfg))
