@@ -80,7 +80,7 @@ def main() -> None:
     parser.add_argument("--recipes", default="seed,best", help="which of: " + ", ".join(TIMED_RECIPES))
     parser.add_argument("--docs", default=None, help="write mnist_quality.png and mnist_<recipe>_grid.png here")
     parser.add_argument("overrides", nargs="*", help="added to every timed recipe, e.g. model.loss=hinge")
-    args = parser.parse_args()
+    args = parser.parse_intermixed_args()
     if args.cpu_seconds is not None:
         return quality_per_time(args)
     common = [

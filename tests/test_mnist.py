@@ -231,3 +231,13 @@ def test_best_experiment_runs_on_fashion_mnist(make_cfg, tmp_path, fashion_dir):
                    "trainer.fast_dev_run=true", data_dir=fashion_dir)
     assert cfg.data.dataset == "fashion_mnist" and cfg.model.feature_extractor.endswith("fashion_mnist-classifier.pt")
     assert _finite(train(cfg))
+
+
+def test_ema_warmup_follows_tensorflows_rule():
+    """model.ema_warmup: decay min(ema_decay, (1 + n) / (10 + n)) after n updates; off, the plain decay."""
+    from gan.models.gan import _ema_update
+
+    for warmup, n, decay in ((True, 1, 2 / 11), (True, 10_000, 0.999), (False, 1, 0.999)):
+        ema, current = [torch.zeros(3)], [torch.ones(3)]
+        _ema_update(0.999, warmup, ema, current, torch.tensor(n))
+        torch.testing.assert_close(ema[0], torch.full((3,), 1 - decay))

@@ -61,6 +61,7 @@ class GAN(Conditioning, pl.LightningModule):
         augment: str | Sequence[str] | None = None,
         num_fixed: int = 64,
         ema_decay: float | None = None,
+        ema_warmup: bool = False,
         monitor: str | None = None,
         monitor_mode: str = "min",
         num_classes: int | None = None,
@@ -102,7 +103,7 @@ class GAN(Conditioning, pl.LightningModule):
         self.discriminator = discriminator
         self.g_optimizer, self.d_optimizer = g_optimizer, d_optimizer
         self.generator_ema = (
-            AveragedModel(generator, multi_avg_fn=partial(_ema_update, ema_decay), use_buffers=True)
+            AveragedModel(generator, multi_avg_fn=partial(_ema_update, ema_decay, ema_warmup), use_buffers=True)
             if ema_decay
             else None
         )
@@ -299,8 +300,15 @@ class GAN(Conditioning, pl.LightningModule):
             torch.cuda.set_rng_state_all(states["cuda"])
 
 
-def _ema_update(decay: float, ema_params, current_params, num_averaged) -> None:
-    """torch's EMA update, behind a module-level function so the model pickles (ddp_spawn, submitit)."""
+def _ema_update(decay: float, warmup: bool, ema_params, current_params, num_averaged) -> None:
+    """torch's EMA update, behind a module-level function so the model pickles (ddp_spawn, submitit).
+
+    `warmup` (model.ema_warmup): the decay is min(decay, (1 + n) / (10 + n)) after n updates, TensorFlow's
+    ExponentialMovingAverage rule, so that early in a run the average does not hold on to the random initial G
+    (at 0.999 it would still weigh it 37 % after 1,000 updates; with the warm-up, under 1 %)."""
+    if warmup:
+        n = float(num_averaged)
+        decay = min(decay, (1 + n) / (10 + n))
     get_ema_multi_avg_fn(decay)(ema_params, current_params, num_averaged)
 
 
