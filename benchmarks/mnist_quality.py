@@ -79,6 +79,7 @@ def main() -> None:
     parser.add_argument("--curve-samples", type=int, default=2000, help="images behind each curve point")
     parser.add_argument("--recipes", default="seed,best", help="which of: " + ", ".join(TIMED_RECIPES))
     parser.add_argument("--seed", type=int, default=1, help="timed runs' seed (recipes were screened on 1234)")
+    parser.add_argument("--reuse", action="store_true", help="read finished timed runs from --out instead of training")
     parser.add_argument("--docs", default=None, help="write mnist_quality.png and mnist_<recipe>_grid.png here")
     parser.add_argument("overrides", nargs="*", help="added to every timed recipe, e.g. model.loss=hinge")
     args = parser.parse_intermixed_args()
@@ -165,6 +166,10 @@ def quality_per_time(args) -> None:
     runs = {}
     for name in args.recipes.split(","):
         out = (Path(args.out) / f"{name}-{int(args.cpu_seconds)}cpu-s").resolve()
+        if args.reuse and (out / "quality_per_time.json").is_file():  # e.g. the two recipes run one at a time
+            runs[name] = json.loads((out / "quality_per_time.json").read_text())
+            print(f"{name}: read from {out}")
+            continue
         cfg = compose_run([*TIMED_RECIPES[name], f"paths.data_dir={Path(args.data_dir).resolve()}", "logger=none",
                            f"seed={args.seed}", "trainer.max_epochs=1000", "~callbacks.sample_quality", "model.monitor=null",
                            *clock_callback(args), *args.overrides], out)  # fmt: skip
