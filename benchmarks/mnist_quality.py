@@ -166,9 +166,10 @@ def quality_per_time(args) -> None:
     runs = {}
     for name in args.recipes.split(","):
         out = (Path(args.out) / f"{name}-{int(args.cpu_seconds)}cpu-s").resolve()
-        if args.reuse and (out / "quality_per_time.json").is_file():  # e.g. the two recipes run one at a time
-            runs[name] = json.loads((out / "quality_per_time.json").read_text())
-            print(f"{name}: read from {out}")
+        saved = sorted(Path(args.out).glob(f"{name}-*cpu-s/quality_per_time.json"), key=lambda p: p.stat().st_mtime)
+        if args.reuse and saved:  # the recipes run one invocation at a time (budgets may differ): the latest of each
+            runs[name] = json.loads(saved[-1].read_text())
+            print(f"{name}: read from {saved[-1]}")
             continue
         cfg = compose_run([*TIMED_RECIPES[name], f"paths.data_dir={Path(args.data_dir).resolve()}", "logger=none",
                            f"seed={args.seed}", "trainer.max_epochs=1000", "~callbacks.sample_quality", "model.monitor=null",
