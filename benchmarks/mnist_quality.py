@@ -224,17 +224,17 @@ def plot(runs: dict, path: Path, args) -> None:
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, 3, figsize=(11, 3.2))
-    for name, run_ in runs.items():
+    for colour, (name, run_) in zip(("tab:blue", "tab:orange"), runs.items()):
         rows = [r for r in run_["rows"] if r["cpu_s"] > 0]
         cpu = [r["cpu_s"] / 60 for r in rows]
-        axes[0].semilogy(cpu, [r["fid"] for r in rows], "o-", label=f"{name} ({TIMED_RECIPES[name][0]})")
-        axes[1].plot(cpu, [r["precision"] for r in rows], "o-", label=f"{name} precision")
-        axes[1].plot(cpu, [r["recall"] for r in rows], "s--", label=f"{name} recall")
-        axes[2].plot(cpu, [r["mode_coverage"] for r in rows], "o-", label=name)
+        axes[0].semilogy(cpu, [r["fid"] for r in rows], "o-", color=colour, label=f"{name} ({TIMED_RECIPES[name][0]})")
+        axes[1].plot(cpu, [r["precision"] for r in rows], "o-", color=colour, label=f"{name} precision")
+        axes[1].plot(cpu, [r["recall"] for r in rows], "s--", color=colour, label=f"{name} recall")
+        axes[2].plot(cpu, [r["mode_coverage"] for r in rows], "o-", color=colour, label=name)
     floor = next(iter(runs.values()))["rows"][0]["fid_floor"]
-    axes[0].axhline(floor, color="grey", lw=0.8, ls=":", label=f"real-vs-real floor {floor:.2f}")
+    axes[0].axhline(floor, color="grey", lw=0.8, ls=":", label=f"real-vs-real floor {floor:.2f} ({args.curve_samples} images)")
     for ax, title in zip(axes, ("FID (classifier features)", "precision / recall", "classes covered (of 10)")):
-        ax.set_xlabel(f"training CPU minutes ({args.threads} threads)")
+        ax.set_xlabel(f"training CPU minutes ({args.threads} torch thread{'s' if args.threads > 1 else ''})")
         ax.set_title(title, fontsize=10)
         ax.legend(fontsize=7)
     axes[2].set_ylim(0, 10.5)
