@@ -114,7 +114,7 @@ def test_default_run_writes_everything(make_cfg, tmp_path):
         assert (run / name).is_file(), name
     assert list(run.glob("events.out.tfevents.*")), "no TensorBoard events"
     saved = json.loads((run / "metrics.json").read_text())
-    for key in ("gen_mean", "gen_std", "gen_skew", "gen_kurtosis", "train_time_s", "ks", "w1"):
+    for key in ("gen_mean", "gen_std", "gen_skew", "gen_kurtosis", "train_time_s", "train_cpu_s", "ks", "w1"):
         assert np.isfinite(saved[key]), key
     assert saved["training_steps"] == 40 == metrics["training_steps"]
 
