@@ -64,6 +64,8 @@ class ImageEvaluator:
         # Names the real images in cache keys: the dataset, else (a folder, a test's data) the data config itself.
         described = json.dumps(self.data, sort_keys=True, default=str).encode()
         self.data_key = self.dataset or f"data-{hashlib.sha1(described).hexdigest()[:8]}"
+        if self.dataset and self.data.get("image_size") not in (None, 28):  # MNIST padded to 32 px: other images
+            self.data_key = f"{self.dataset}-{self.data['image_size']}px"
         self.path = Path(feature_extractor).expanduser() if feature_extractor else None
         self.samples, self.kid_subset_size, self.kid_subsets = int(samples), kid_subset_size, kid_subsets
         self.nearest_k, self.seed, self.build, self.feature_build = nearest_k, seed, build, feature_build or {}

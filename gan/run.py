@@ -214,11 +214,12 @@ def _fit(cfg, recipe, model, datamodule, loggers, trainer, output_dir: Path, sta
 
     for logger in loggers:
         logger.log_hyperparams(OmegaConf.to_container(recipe, resolve=True))
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"), weights_only=True)
     metrics = {k: float(v) for k, v in trainer.callback_metrics.items() if v.numel() == 1}
     metrics.update(final_figures(model, cfg, build=not trainer.fast_dev_run))  # gan/evaluation.py
     metrics["train_time_s"] = time.perf_counter() - start
+    metrics["train_cpu_s"] = time.process_time() - cpu_start  # this process's CPU time: not inflated by a busy machine
     # from the trainer: after ddp_spawn the model in this process is no longer attached to it
     steps = metrics["training_steps"] = trainer.global_step // (model.hparams.d_steps + model.hparams.g_steps)
     if cfg.get("ckpt_path") and trainer.global_step == start_step:

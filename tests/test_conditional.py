@@ -242,6 +242,67 @@ def test_fast_dev_run_conditional_dcgan_on_a_labelled_folder(make_cfg, tmp_path)
     assert math.isfinite(metrics["train/d_loss"]) and math.isfinite(metrics["train/g_loss"])
 
 
+@pytest.mark.parametrize("size", [32, 64])
+def test_conditional_batchnorm_generator_uses_the_label_and_only_the_label(size):
+    from gan.networks.conditional import ConditionalBatchNorm2d
+    from gan.networks.dcgan import DCGANGenerator
+
+    torch.manual_seed(0)
+    g = DCGANGenerator(latent_dim=8, image_size=size, channels=1, width=2, num_classes=3, conditioning="cbn")
+    norms = [m for m in g.modules() if isinstance(m, ConditionalBatchNorm2d)]
+    assert norms and g.embed is None and not any(isinstance(m, torch.nn.BatchNorm2d) for m in g.net)
+    assert g.net[0].in_channels == 8  # z alone: the label enters through the norms, not the input
+    for norm in norms:  # trained-looking per-class scales and shifts (they start as the identity for every class)
+        torch.nn.init.normal_(norm.scale.weight, 1.0, 0.5)
+        torch.nn.init.normal_(norm.shift.weight, 0.0, 0.5)
+    g.eval()
+    z, a, b = torch.randn(2, 8), torch.tensor([0, 0]), torch.tensor([2, 2])
+    assert g(z, a).shape == (2, 1, size, size) and not torch.allclose(g(z, a), g(z, b))
+    assert torch.equal(g(z, a), g(z, a.clone()))
+    with pytest.raises(ValueError, match="conditional"):
+        g(z)
+    with pytest.raises(ConfigError, match="conditioning='film' is not one of: concat, cbn"):
+        DCGANGenerator(latent_dim=8, image_size=32, width=2, num_classes=3, conditioning="film")
+
+
+def test_unconditional_dcgan_generator_ignores_the_conditioning_option():
+    from gan.networks.dcgan import DCGANGenerator
+
+    torch.manual_seed(0)
+    before = DCGANGenerator(latent_dim=8, image_size=32, width=2).state_dict()
+    torch.manual_seed(0)
+    after = DCGANGenerator(latent_dim=8, image_size=32, width=2, conditioning="cbn").state_dict()
+    assert before.keys() == after.keys() and all(torch.equal(before[k], after[k]) for k in before)
+
+
+def test_mnist_at_32_px_is_padded_and_judged_by_the_28_px_classifier(tiny_mnist):
+    from gan.data.mnist import MNISTDataModule
+    from gan.metrics.image import ClassifierFeatures
+    from gan.features import Classifier
+
+    data = MNISTDataModule(tiny_mnist, image_size=32, batch_size=8)
+    data.setup("fit")
+    images, labels = next(iter(data.train_dataloader()))
+    assert images.shape == (8, 1, 32, 32) and labels.shape == (8,)
+    border = torch.ones(32, 32, dtype=torch.bool)
+    border[2:30, 2:30] = False
+    assert (images[:, :, border] == -1).all() and data.train_images.shape[-1] == 28  # stored unpadded
+    features = ClassifierFeatures(Classifier(), image_shape=(1, 28, 28))
+    assert torch.equal(features(images), features(images[..., 2:30, 2:30]))
+    with pytest.raises(ConfigError, match="or 32: padded"):
+        MNISTDataModule(tiny_mnist, image_size=64)
+
+
+def test_fast_dev_run_conditional_dcgan_on_mnist_at_32_px(make_cfg, tiny_mnist):
+    for conditioning in ("concat", "cbn"):
+        cfg = make_cfg("model=dcgan", "model.conditional=true", "data=mnist", "data.image_size=32", "data.batch_size=4",
+                       "model.generator.width=4", "model.discriminator.width=4", "logger=none",
+                       f"model.generator.conditioning={conditioning}", "trainer.fast_dev_run=true", data_dir=tiny_mnist)
+        metrics = train(cfg)
+        assert math.isfinite(metrics["train/d_loss"]) and math.isfinite(metrics["train/g_loss"]), conditioning
+        GlobalHydra.instance().clear()
+
+
 def test_conditional_dcgan_on_unlabelled_data_says_so(make_cfg, tmp_path):
     import hydra
 
@@ -301,9 +362,9 @@ def test_cgan_on_mnist_reaches_class_accuracy_in_three_cpu_minutes(make_cfg):
 
 
 # ---- InfoGAN --------------------------------------------------------------------------------------------
-TINY_INFOGAN = ["model=infogan", "data=mnist", "data.batch_size=8", "model.generator.hidden_sizes=[8]",
-                "model.discriminator.hidden_sizes=[8]", "model.generator.latent_dim=16", "model.eval_samples=40",
-                "logger=none"]
+TINY_INFOGAN = ["model=infogan", "data=mnist", "data.batch_size=8", "model.generator.width=4", "model.generator.hidden=8",
+                "model.discriminator.width=4", "model.discriminator.hidden=8", "model.discriminator.q_hidden=8",
+                "model.generator.latent_dim=16", "model.eval_samples=40", "logger=none"]
 
 
 def test_matched_accuracy_finds_the_best_one_to_one_matching():
@@ -331,6 +392,28 @@ def test_infogan_noise_codes_and_q_head(make_cfg, tiny_mnist):
     assert labels is None and nrow == 6 and grid.shape == (60, 16)
     assert model.categorical_code(grid).tolist() == [k for k in range(10) for _ in range(6)]
     assert grid[:6, 14].tolist() == pytest.approx(torch.linspace(-1, 1, 6).tolist()) and not grid[:, 15].any()
+
+
+def test_infogan_networks_are_the_papers_and_q_shares_ds_body():
+    from gan.networks.infogan import InfoGANDiscriminator, InfoGANGenerator
+
+    g, d = InfoGANGenerator(latent_dim=74), InfoGANDiscriminator(categorical=10, continuous=2)
+    widths = [(m.in_features, m.out_features) for m in g.fc if isinstance(m, torch.nn.Linear)]
+    assert widths == [(74, 1024), (1024, 7 * 7 * 128)]
+    assert [m.out_channels for m in g.deconv if isinstance(m, torch.nn.ConvTranspose2d)] == [64, 1]
+    assert [m.out_channels for m in d.body if isinstance(m, torch.nn.Conv2d)] == [64, 128]
+    assert [(m.in_features, m.out_features) for m in d.body if isinstance(m, torch.nn.Linear)] == [(7 * 7 * 128, 1024)]
+    assert [m.out_features for m in d.q_head if isinstance(m, torch.nn.Linear)] == [128, 12]
+    calls = []
+    d.body.register_forward_hook(lambda *_: calls.append(1))
+    x = g(torch.randn(4, 74))
+    assert x.shape == (4, 1, 28, 28) and d(x).shape == (4,)
+    logits, continuous = d.codes(x)  # the same fakes in the same update: the body is not run again
+    assert logits.shape == (4, 10) and continuous.shape == (4, 2) and len(calls) == 1
+    d.codes(x.detach())  # other inputs: run again
+    assert len(calls) == 2
+    with pytest.raises(ConfigError, match="multiple of 4"):
+        InfoGANGenerator(image_size=30)
 
 
 def test_fast_dev_run_infogan_trains_q_with_both_players(make_cfg, tiny_mnist):

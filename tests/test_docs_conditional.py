@@ -14,6 +14,8 @@ COMMANDS = [re.sub(r"\s+#.*$", "", line).strip()
             for block in re.findall(r"```bash\n(.*?)```", DOC, flags=re.S) for line in block.splitlines() if line.strip()]
 NARROW_MLP = ["model.generator.hidden_sizes=[8]", "model.discriminator.hidden_sizes=[8]"]
 NARROW_DCGAN = ["model.generator.width=4", "model.discriminator.width=4", "data.batch_size=4"]
+NARROW_INFOGAN = ["model.generator.width=4", "model.generator.hidden=8", "model.discriminator.width=4",
+                  "model.discriminator.hidden=8", "model.discriminator.q_hidden=8", "data.batch_size=4"]
 
 
 @pytest.mark.parametrize("command", COMMANDS)
@@ -23,7 +25,8 @@ def test_doc_command_runs(command, monkeypatch, tmp_path):
     if "/path/to/classes" in command:  # no folder of classes ships with the repo: a small one made here
         command = command.replace("/path/to/classes", str(make_class_folders(tmp_path / "classes")))
     overrides = shlex.split(command)[3:]
-    overrides += NARROW_DCGAN if "model=dcgan" in overrides else NARROW_MLP
+    overrides += (NARROW_DCGAN if "model=dcgan" in overrides else NARROW_INFOGAN if "model=infogan" in overrides
+                  else NARROW_MLP)
     data_dir = SHARED_DATA if (SHARED_DATA / "MNIST").is_dir() else None
     if "data=fashion_mnist" in overrides and not (SHARED_DATA / "FashionMNIST" / "raw").is_dir():
         pytest.skip("FashionMNIST is not in ../shared/data")

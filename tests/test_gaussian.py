@@ -114,7 +114,7 @@ def test_default_run_writes_everything(make_cfg, tmp_path):
         assert (run / name).is_file(), name
     assert list(run.glob("events.out.tfevents.*")), "no TensorBoard events"
     saved = json.loads((run / "metrics.json").read_text())
-    for key in ("gen_mean", "gen_std", "gen_skew", "gen_kurtosis", "train_time_s", "ks", "w1"):
+    for key in ("gen_mean", "gen_std", "gen_skew", "gen_kurtosis", "train_time_s", "train_cpu_s", "ks", "w1"):
         assert np.isfinite(saved[key]), key
     assert saved["training_steps"] == 40 == metrics["training_steps"]
 
@@ -155,12 +155,13 @@ def test_benchmark_baseline_checks_and_stops():
 
 @pytest.mark.slow
 def test_default_recipe_learns_the_target(make_cfg):
-    """`python -m gan.run` as it is (2000 training steps, seed 1234) ends at N(4, 1.25), shape included.
+    """`python -m gan.run` as it is (1000 training steps, seed 1234) ends at N(4, 1.25), shape included.
 
     The end state on 10,000 fresh draws: moments within 0.05 and KS at most 0.05 (docs/toy.md, the targets).
     """
     cfg = make_cfg("logger=none")
-    assert cfg.seed == 1234 and cfg.trainer.max_epochs * cfg.data.steps_per_epoch == 2000
+    assert cfg.seed == 1234 and cfg.trainer.max_epochs * cfg.data.steps_per_epoch == 1000
+    assert (cfg.model.loss, cfg.model.gradient_penalty, cfg.model.discriminator.preprocess) == ("wgan", 10, "sorted")
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # networks of 5 and 10 units: a second thread only waits, or worse on a busy machine
     try:

@@ -30,6 +30,7 @@ ADDED_OFF = {
     "model.num_classes": None,
     "model.generator.num_classes": None,
     "model.discriminator.num_classes": None,
+    "model.generator.conditioning": "concat",  # how a conditional G reads its label; an unconditional one ignores it
     "data.labels": None,
     "data.num_classes": None,
 }

@@ -19,6 +19,7 @@ from gan.errors import ConfigError, DataError
 
 DATASETS = {"mnist": datasets.MNIST, "fashion_mnist": datasets.FashionMNIST}
 SHAPE = {"channels": 1, "image_size": 28, "num_classes": 10}  # both datasets: 10 classes of 1 x 28 x 28
+PADDED_SIZES = (32,)  # data.image_size=32: served padded by 2 px of background (-1) on each side, for DCGAN
 DOWNLOAD_TIMEOUT_S = 30  # torchvision's downloader sets no timeout; offline it must fail, not hang
 
 
@@ -87,11 +88,14 @@ class MNISTDataModule(ResumableDataModule):
         if subset is not None and int(subset) < 1:
             raise ConfigError(f"data.subset={subset}: train on at least one image, e.g. data.subset=1000, or null for all.")
         for key, value in {"channels": channels, "image_size": image_size, "num_classes": num_classes}.items():
-            if int(value) != SHAPE[key]:
-                raise ConfigError(f"data.{key}={value}, but {dataset} has {SHAPE[key]}; leave it at {SHAPE[key]}.")
+            if int(value) != SHAPE[key] and not (key == "image_size" and int(value) in PADDED_SIZES):
+                hint = " (or 32: padded, for DCGAN)" if key == "image_size" else ""
+                raise ConfigError(f"data.{key}={value}, but {dataset} has {SHAPE[key]}; leave it at {SHAPE[key]}{hint}.")
         self.save_hyperparameters()
         self.data_dir, self.dataset = Path(data_dir), dataset
-        self.channels, self.image_size, self.num_classes = SHAPE["channels"], SHAPE["image_size"], SHAPE["num_classes"]
+        self.channels, self.image_size, self.num_classes = SHAPE["channels"], int(image_size), SHAPE["num_classes"]
+        # The decoded tensors stay 28 px (a classifier built from them too); the loaders pad each batch.
+        self.padding = (self.image_size - SHAPE["image_size"]) // 2
         self.sample_shape = (self.channels, self.image_size, self.image_size)
         self.train_images = self.train_labels = self.test_images = self.test_labels = None
 
@@ -137,7 +141,7 @@ class MNISTDataModule(ResumableDataModule):
     ) -> DataLoader:
         if images is None:
             raise RuntimeError("call setup() before asking for a dataloader")
-        dataset = TensorDataset(images, labels)
+        dataset = PaddedTensorDataset(self.padding, images, labels)
         drop_last = self.hparams.drop_last and shuffle  # evaluation always sees the whole held-out split
         if self.trainer is not None and self.trainer.world_size > 1:
             # DDP: Lightning swaps in a DistributedSampler to shard the data, which needs a per-item loader.
@@ -150,6 +154,20 @@ class MNISTDataModule(ResumableDataModule):
         if resumable:
             return self.train_loader(dataset, generator, batch_size=None, sampler=sampler)
         return DataLoader(dataset, batch_size=None, sampler=sampler)
+
+
+class PaddedTensorDataset(TensorDataset):
+    """(images, labels) items or index-list batches, the images padded by `padding` px of background (-1)."""
+
+    def __init__(self, padding: int, *tensors: torch.Tensor) -> None:
+        super().__init__(*tensors)
+        self.padding = padding
+
+    def __getitem__(self, index):
+        images, *rest = super().__getitem__(index)
+        if self.padding:
+            images = torch.nn.functional.pad(images, [self.padding] * 4, value=-1.0)  # (.., 28, 28) -> (.., 32, 32)
+        return images, *rest
 
 
 def _dataset_class(dataset: str):

@@ -35,12 +35,22 @@ class ClassifierFeatures(nn.Module):
 
     @torch.no_grad()
     def forward(self, images: torch.Tensor) -> torch.Tensor:
+        images = self._cropped(images)
         if self.image_shape and tuple(images.shape[1:]) != self.image_shape:
             raise ConfigError(
                 f"the feature classifier was trained on {self.image_shape} images, these are {tuple(images.shape[1:])}: "
                 "point model.feature_extractor at a classifier built on this data (`python -m gan.features data=...`)."
             )
         return self.classifier.features(images.float())
+
+    def _cropped(self, images: torch.Tensor) -> torch.Tensor:
+        """Images padded around the classifier's size (MNIST at data.image_size=32) cropped back to it."""
+        if not self.image_shape or images.dim() != 4 or images.shape[1] != self.image_shape[0]:
+            return images
+        margin = (images.shape[-1] - self.image_shape[-1]) // 2
+        if images.shape[-1] != images.shape[-2] or margin <= 0 or images.shape[-1] != self.image_shape[-1] + 2 * margin:
+            return images
+        return images[..., margin:-margin, margin:-margin]
 
     @torch.no_grad()
     def logits(self, features: torch.Tensor) -> torch.Tensor:

@@ -17,7 +17,9 @@ DCGAN for MNIST (G 2w-w, D w-2w channels).
 All convolutions are bias-free, as in the seed. D returns logits; the sigmoid lives in the loss.
 
 With `num_classes` (model=dcgan model.conditional=true) both are conditional: G joins a learned label embedding
-of `latent_dim` numbers to z, so its first layer sees (B, 2 * latent_dim, 1, 1); D is a projection discriminator
+of `latent_dim` numbers to z, so its first layer sees (B, 2 * latent_dim, 1, 1) (`conditioning="concat"`), or
+replaces each hidden BatchNorm by a conditional one, a scale and shift per class (`conditioning="cbn"`,
+gan/networks/conditional.py); D is a projection discriminator
 (Miyato & Koyama 2018): logit(x, y) = psi(phi(x)) + <embed(y), phi(x)>, with phi(x) D's last 4x4 feature map
 summed over space, (B, C). Without it nothing is added, so the unconditional networks are built as before.
 """
@@ -29,6 +31,7 @@ from torch import nn
 
 from gan.errors import ConfigError
 from gan.networks import with_spectral_norm
+from gan.networks.conditional import ConditionalBatchNorm2d
 from gan.networks.packing import check_pack, pack_samples
 
 IMAGE_SIZES = (28, 32, 64, 128)
@@ -40,6 +43,7 @@ D_NORMS = {
     "layer": lambda channels: nn.GroupNorm(1, channels),
     "instance": lambda channels: nn.InstanceNorm2d(channels, affine=True),
 }
+G_CONDITIONING = ("concat", "cbn")  # how a conditional G reads its label: joined to z, or conditional BatchNorm
 MAX_G_BLOCKS = 4  # the seed's G has four hidden blocks (512 ... 64) even at 128 px
 
 
@@ -64,20 +68,23 @@ class DCGANGenerator(nn.Module):
     """(B, latent_dim) normal noise -> (B, channels, image_size, image_size) images in [-1, 1]."""
 
     def __init__(self, latent_dim: int = 128, image_size: int = 64, channels: int = 3, width: int = 64,
-                 num_classes: int | None = None) -> None:
+                 num_classes: int | None = None, conditioning: str = "concat") -> None:
         super().__init__()
         halvings = _check(image_size, width, "model.generator")
+        if conditioning not in G_CONDITIONING:
+            raise ConfigError(f"model.generator.conditioning={conditioning!r} is not one of: {', '.join(G_CONDITIONING)}.")
+        self.cbn = num_classes is not None and conditioning == "cbn"
         blocks = min(halvings, MAX_G_BLOCKS)
         widths = [width * 2 ** (blocks - 1 - i) for i in range(blocks)]  # e.g. [512, 256, 128, 64]
         layers: list[nn.Module] = []
-        n_in = latent_dim * (2 if num_classes is not None else 1)  # z, joined to its label's embedding
+        n_in = latent_dim * (2 if num_classes is not None and not self.cbn else 1)  # z, joined to its label's embedding
         base = smallest_map(image_size)
         for i, n_out in enumerate(widths):
             # The first block grows 1x1 to 4x4 (k4 s1 p0; 7x7 with k7 at 28 px); each next one doubles the size (k4 s2 p1).
             kernel, stride, padding = (base, 1, 0) if i == 0 else (4, 2, 1)
             layers += [
                 nn.ConvTranspose2d(n_in, n_out, kernel_size=kernel, stride=stride, padding=padding, bias=False),
-                nn.BatchNorm2d(n_out),
+                ConditionalBatchNorm2d(n_out, _num(num_classes)) if self.cbn else nn.BatchNorm2d(n_out),
                 nn.ReLU(True),
             ]
             n_in = n_out
@@ -87,14 +94,21 @@ class DCGANGenerator(nn.Module):
         layers += [nn.ConvTranspose2d(n_in, channels, kernel_size=4, stride=scale, padding=padding, bias=False), nn.Tanh()]
         self.latent_dim = latent_dim
         self.net = nn.Sequential(*layers)
-        self.embed = _embedding(num_classes, latent_dim)  # created last: the unconditional init draws are unchanged
+        # created last: the unconditional init draws are unchanged
+        self.embed = _embedding(num_classes, latent_dim) if not self.cbn else None
 
     def forward(self, noise: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
         """`c`: (B,) labels, used when the G is conditional (`num_classes`) and ignored otherwise."""
         z = noise.reshape(len(noise), self.latent_dim)
         if self.embed is not None:
             z = torch.cat([z, self.embed(_labels(c))], dim=1)  # (B, 128) -> (B, 256)
-        return self.net(z.reshape(len(z), -1, 1, 1))  # (B, 128) -> (B, 128, 1, 1)
+        x = z.reshape(len(z), -1, 1, 1)  # (B, 128) -> (B, 128, 1, 1)
+        if not self.cbn:
+            return self.net(x)
+        labels = _labels(c)
+        for layer in self.net:
+            x = layer(x, labels) if isinstance(layer, ConditionalBatchNorm2d) else layer(x)
+        return x
 
 
 class DCGANDiscriminator(nn.Module):
@@ -131,6 +145,11 @@ class DCGANDiscriminator(nn.Module):
         self.net = with_spectral_norm(nn.Sequential(*layers)) if spectral_norm else nn.Sequential(*layers)
         # The projection's class embeddings, one C-vector per class (spectrally normalised with the rest, as SNGAN).
         self.embed = _embedding(num_classes, n_in)
+        if self.embed is not None:
+            # Small, as DCGAN's weights: with torch's N(0, 1) init the projection of a sum over 4x4 positions and
+            # hundreds of channels starts at logits of std ~56 (32 px MNIST, width 32), D saturates at once and
+            # G learns nothing (measured: that run collapsed to noise, class_accuracy 0.10; docs/conditional.md).
+            nn.init.normal_(self.embed.weight, 0.0, 0.02)
         if self.embed is not None and spectral_norm:
             torch.nn.utils.parametrizations.spectral_norm(self.embed)
 
@@ -150,6 +169,11 @@ def _embedding(num_classes: int | None, dim: int) -> nn.Embedding | None:
     if int(num_classes) < 2:
         raise ConfigError(f"model.num_classes={num_classes}: a conditional network needs 2 or more classes.")
     return nn.Embedding(int(num_classes), dim)
+
+
+def _num(num_classes) -> int:
+    _embedding(num_classes, 1)  # the same check: 2 or more classes
+    return int(num_classes)
 
 
 def _labels(c: torch.Tensor | None) -> torch.Tensor:
