@@ -65,11 +65,15 @@ class GAN(Conditioning, pl.LightningModule):
         monitor_mode: str = "min",
         num_classes: int | None = None,
         conditional: bool | None = None,
+        d_one_pass: bool = True,
+        compile: bool = False,  # noqa: A002 - the config key users type: model.compile=true
     ) -> None:
         """`monitor` names the run's main metric (logged by the variant), used for best checkpoints and sweeps.
         `num_classes`: a conditional GAN, G(z, c) and D(x, c) with labels c in [0, num_classes) (`${data.num_classes}`);
         None: unconditional, labels in the batches are not passed on. `conditional`: the config's switch where a
-        model has one (model=dcgan model.conditional=true), checked against `num_classes`."""
+        model has one (model=dcgan model.conditional=true), checked against `num_classes`.
+        `d_one_pass`: D scores real and fake in one forward pass where it mixes no samples (gan/game.py); false
+        keeps two. `compile`: G and D are compiled with torch.compile when training starts (docs/speed.md)."""
         super().__init__()
         if conditional and num_classes is None:
             raise ConfigError("model.conditional=true, but the data have no classes (data.num_classes is null); use "
@@ -86,8 +90,11 @@ class GAN(Conditioning, pl.LightningModule):
                 raise ConfigError(f"{key}={value}: learning rates must be positive, e.g. {key}=2e-4.")
         if ema_decay is not None and not 0.0 < ema_decay < 1.0:
             raise ConfigError(f"model.ema_decay={ema_decay}: use a value in (0, 1) such as 0.999, or null for no EMA.")
-        self.loss = GANLoss(loss, gradient_penalty, r1_gamma, r1_every, augment)
+        self.loss = GANLoss(loss, gradient_penalty, r1_gamma, r1_every, augment, one_pass=d_one_pass)
         self.loss.check(discriminator)
+        if compile and (self.loss.gp_weight or self.loss.r1_gamma):
+            raise ConfigError("model.compile=true with a gradient penalty or R1: they differentiate D's gradient, which "
+                              "compiled networks cannot (double backward); set model.compile=false or the penalty to 0.")
         if self.loss.augment and self.sample_kind != "images":
             raise ConfigError(
                 f"model.augment={augment}: DiffAugment transforms images, and {type(self).__name__} does not make "
@@ -238,6 +245,9 @@ class GAN(Conditioning, pl.LightningModule):
         return figures
 
     def _check_finite(self, d_loss: torch.Tensor, g_loss: torch.Tensor) -> None:
+        # One read of one number per step (on a GPU, its one host sync): the sum is finite when both losses are.
+        if torch.isfinite(d_loss.detach() + g_loss.detach()):
+            return
         for name, value in (("d_loss", d_loss), ("g_loss", g_loss)):
             if not torch.isfinite(value):
                 raise NonFiniteLossError(
@@ -254,6 +264,11 @@ class GAN(Conditioning, pl.LightningModule):
     def _precision_hint(self) -> str:
         precision = str(self.trainer.precision)
         return ", or bf16 (trainer=gpu_bf16) instead of fp16" if precision.startswith("16") else ""
+
+    def on_fit_start(self) -> None:
+        if self.hparams.get("compile"):  # in place: parameter names, and so checkpoints, stay those of the plain nets
+            self.generator.compile()
+            self.discriminator.compile()
 
     @property
     def training_steps_done(self) -> int:
