@@ -112,6 +112,10 @@ def _build(cfg: DictConfig):
     from gan.callbacks.safety import TrainingStepLimit
     from gan.checkpoint import check_fits, read_checkpoint
 
+    if cfg.get("threads"):  # intra-op threads of this process (docs/speed.md); torch's default is one per core
+        import torch
+
+        torch.set_num_threads(int(cfg.threads))
     if cfg.get("seed") is not None:
         pl.seed_everything(cfg.seed, workers=True, verbose=False)
     # Plain lists and dicts as arguments (not OmegaConf containers): hyperparameters in checkpoints must

@@ -283,6 +283,7 @@ FAST_ERRORS = [
     (["model=dcgan", "data=image_folder", "data.root={tmp}/no_images"], "does not exist"),
     (["paths.output_dir={tmp}/a_file/run"], "cannot write the run folder"),
     (["trainer=gpu"], "no CUDA GPU is visible"),
+    (["threads=0"], "threads=0"),
 ]
 
 
@@ -327,3 +328,13 @@ def test_the_light_data_checks_name_torchvisions_files():
     for name, folder in MNIST_FOLDERS.items():
         cls = getattr(datasets, folder)
         assert [url.rsplit("/", 1)[-1].removesuffix(".gz") for url, _ in cls.resources] == IDX_FILES, name
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA: gpu_check.sh would run its GPU runs")
+def test_gpu_check_says_plainly_that_there_is_no_gpu(tmp_path):
+    env = {**os.environ, "PYTHON": sys.executable, "TMPDIR": str(tmp_path)}
+    done = subprocess.run(["bash", str(REPO / "benchmarks" / "gpu_check.sh")], capture_output=True, text=True,
+                          env=env, timeout=120)
+    assert done.returncode == 2
+    assert "no CUDA GPU is visible" in done.stderr and "unmeasured" in done.stderr
+    assert not list(tmp_path.iterdir())  # nothing was made or run
