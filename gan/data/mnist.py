@@ -6,7 +6,6 @@ unpacked IDX files (`<data_dir>/FashionMNIST/raw/...` likewise). The seed decode
 one `images[indices]` gather from a pre-normalized tensor (on the training device when it fits) replaces it.
 """
 
-import os
 import socket
 from pathlib import Path
 
