@@ -17,6 +17,7 @@ from torch import nn
 from gan.augment import DiffAugment
 from gan.errors import ConfigError
 from gan.losses import LOSSES, PROBABILITY_LOSSES, gradient_penalty, r1_penalty
+from gan.settings import check_loss, check_settings
 
 NOISE = {"normal": torch.randn, "uniform": torch.rand}  # `model.noise`: what gan.models.gan.draw_noise draws
 
@@ -30,13 +31,7 @@ class GANLoss:
 
     def __init__(self, loss: str = "bce", gradient_penalty: float | None = 0.0, r1_gamma: float | None = 0.0,
                  r1_every: int = 16, augment=None, one_pass: bool = True) -> None:
-        if loss not in LOSSES:
-            raise ConfigError(f"model.loss={loss!r} is not one of: {', '.join(LOSSES)}. Pick one, e.g. model.loss=bce.")
-        for key, value in {"model.gradient_penalty": gradient_penalty, "model.r1_gamma": r1_gamma}.items():
-            if value is not None and not float(value) >= 0:
-                raise ConfigError(f"{key}={value}: a penalty weight cannot be negative; use 0 (off) or e.g. {key}=10.")
-        if int(r1_every) < 1:
-            raise ConfigError(f"model.r1_every={r1_every}: R1 is applied every r1_every D updates; use 1 or more (16).")
+        check_loss(loss, gradient_penalty, r1_gamma, r1_every)
         self.name = loss
         self.d_adversarial, self.g_adversarial = LOSSES[loss]
         self.gp_weight, self.r1_gamma = float(gradient_penalty or 0.0), float(r1_gamma or 0.0)
@@ -121,35 +116,14 @@ def mixes_samples(discriminator: nn.Module) -> bool:
     return any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in discriminator.modules())
 
 
-def checked_game(discriminator: nn.Module, *, loss: str = "bce", gradient_penalty: float | None = 0.0,
-                 r1_gamma: float | None = 0.0, r1_every: int = 16, augment=None, d_one_pass: bool = True,
-                 noise: str = "normal", d_steps: int = 1, g_steps: int = 1, g_lr: float = 2e-4, d_lr: float = 2e-4,
-                 ema_decay: float | None = None, num_classes: int | None = None, conditional: bool | None = None,
-                 compile: bool = False) -> GANLoss:  # noqa: A002 - the config key: model.compile
+def checked_game(discriminator: nn.Module, *, augment=None, d_one_pass: bool = True, **settings) -> GANLoss:
     """The game of these `model.*` settings for `discriminator`, after one clear error for any that cannot work.
 
-    Needs no Lightning: `gan.preflight` calls it (on networks built on the meta device) before Lightning is
-    imported, and `GAN.__init__` to build its loss, so both say the same.
+    `settings` are `gan.settings.check_settings`'s (plain values). Needs no Lightning: `gan.preflight` calls it on
+    networks built on the meta device before Lightning is imported, and `GAN.__init__` to build its loss.
     """
-    if conditional and num_classes is None:
-        raise ConfigError("model.conditional=true, but the data have no classes (data.num_classes is null); use "
-                          "labelled data: data=mnist, or data=image_folder data.labels=folders data.num_classes=K.")
-    if num_classes is not None and int(num_classes) < 2:
-        raise ConfigError(f"model.num_classes={num_classes}: a conditional GAN needs 2 or more classes; "
-                          "null for an unconditional one.")
-    if noise not in NOISE:
-        raise ConfigError(f"model.noise={noise!r} is not one of: {', '.join(sorted(NOISE))}.")
-    for key, value in {"model.d_steps": d_steps, "model.g_steps": g_steps}.items():
-        if int(value) < 1:
-            raise ConfigError(f"{key}={value}: each training step needs at least one update; use 1 or more.")
-    for key, value in {"model.g_lr": g_lr, "model.d_lr": d_lr}.items():
-        if not float(value) > 0:
-            raise ConfigError(f"{key}={value}: learning rates must be positive, e.g. {key}=2e-4.")
-    if ema_decay is not None and not 0.0 < ema_decay < 1.0:
-        raise ConfigError(f"model.ema_decay={ema_decay}: use a value in (0, 1) such as 0.999, or null for no EMA.")
-    game = GANLoss(loss, gradient_penalty, r1_gamma, r1_every, augment, one_pass=d_one_pass)
+    check_settings(**settings)
+    game = GANLoss(settings.get("loss", "bce"), settings.get("gradient_penalty", 0.0), settings.get("r1_gamma", 0.0),
+                   settings.get("r1_every", 16), augment, one_pass=d_one_pass)
     game.check(discriminator)
-    if compile and (game.gp_weight or game.r1_gamma):
-        raise ConfigError("model.compile=true with a gradient penalty or R1: they differentiate D's gradient, which "
-                          "compiled networks cannot (double backward); set model.compile=false or the penalty to 0.")
     return game

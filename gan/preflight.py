@@ -1,9 +1,10 @@
 """Everything `gan.run` can check before Lightning and torchvision are imported (about 3 s of imports).
 
-A wrong value, a missing data folder or an unwritable output folder is reported in about as long as torch takes
-to import (docs/speed.md, benchmarks/startup.py). What needs no torch goes first: the data files and the output
-folder; then the networks, built on the meta device (every constructor check, no memory, no random draws), the
-game's settings (`gan.game.checked_game`, which `GAN.__init__` calls too) and the trainer's device.
+A wrong setting, a missing data folder or an unwritable output folder is reported in under a second; a wrong network
+value in about as long as torch takes to import (docs/speed.md, benchmarks/startup.py). What needs no torch goes first: the data files and the output
+folder, and the loop's settings as plain values (`gan.settings`, which `GAN` and `GANLoss` call too); then, with
+torch, the networks, built on the meta device (every constructor check, no memory, no random draws), what the
+game needs of D (`gan.game.checked_game`: no penalty on a BatchNorm D) and the trainer's device.
 What only the model classes themselves check (e.g. evaluation settings) still comes after Lightning's import.
 """
 
@@ -16,6 +17,7 @@ from omegaconf import DictConfig
 
 from gan.data.checks import check_data
 from gan.errors import ConfigError, DataError
+from gan.settings import check_settings
 
 
 def preflight(cfg: DictConfig) -> None:
@@ -29,6 +31,9 @@ def preflight(cfg: DictConfig) -> None:
 
 
 def check_model(model: DictConfig) -> None:
+    """The loop's settings as plain values first (no torch), then the networks and the game with torch."""
+    settings = {key: model[key] for key in inspect.signature(check_settings).parameters if key in model}
+    check_settings(**settings)
     import torch
 
     from gan.game import checked_game
@@ -40,9 +45,8 @@ def check_model(model: DictConfig) -> None:
             if node is not None and str(node.get("_target_", "")).startswith("gan.networks."):
                 networks[name] = hydra.utils.instantiate(node, _convert_="all")
     if "discriminator" in networks:
-        keys = list(inspect.signature(checked_game).parameters)[1:]  # the settings after the discriminator
-        settings = {key: model[key] for key in keys if key in model}
-        checked_game(networks["discriminator"], **settings)
+        extra = {key: model[key] for key in ("augment", "d_one_pass") if key in model}
+        checked_game(networks["discriminator"], **settings, **extra)
 
 
 def check_trainer(trainer) -> None:
