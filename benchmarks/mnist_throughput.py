@@ -5,10 +5,17 @@
 
 (a)  the seed's loop and its DataLoader (ToTensor + Normalize per item, shuffle, batch 100), sigmoid + BCELoss;
 (b)  the same loop, batches indexed from a tensor decoded once (`gan.data.mnist.load_split`);
-(b') a plain loop doing exactly the shared step's arithmetic (logits, one fake batch for D and G), tensor-fed,
-     so (c) / (b') is what Lightning, Hydra and our callbacks cost;
+(b') a plain loop doing the shared step's arithmetic as it was before docs/speed.md (logits, one fake batch for D
+     and G, D on real then on fake, torch's default per-tensor Adam), tensor-fed;
+(b'') the same plain loop doing the shared step's arithmetic now: D scores [real; fake] in one pass, fused Adam,
+     so (c) / (b'') is what Lightning, Hydra and our callbacks cost;
 (c)  our path: `gan.run.train(cfg)` with `model=vanilla data=mnist trainer.max_steps=...` (TensorBoard logger,
      checkpoints, sample grids and progress bar on, as a user runs it; no FID classifier, so no evaluation);
+bound: only the matrix products of one (c) step, on the networks' own shapes (D forward on 2B rows and its weight
+     and input gradients, G forward/backward, D forward and input gradients on B fakes), timed back to back in
+     the same kind of process with the same threads: this machine's sgemm time for the step. (c) / bound is the
+     share of the hardware limit the whole training step reaches.
+(cc) (c) with `model.compile=true`: G and D compiled by torch.compile (the compilation falls in the warm-up);
 (a0), (b0) the batches of (a) and (b) fetched alone, no training: what the data path costs per batch. With
      a free data path (a) would save at most that share of its step, which bounds (b) / (a) and, up to the
      one G forward (b') saves, (c) / (a).
@@ -40,8 +47,11 @@ BATCH = 100
 WAYS = {
     "a": "(a) seed loop, per-item ToTensor DataLoader",
     "b": "(b) seed loop, pre-decoded tensor",
-    "b'": "(b') shared-step arithmetic, plain loop, tensor",
+    "b'": "(b') shared-step arithmetic before, plain loop, tensor",
+    "b''": "(b'') shared-step arithmetic now (one D pass, fused Adam), plain loop",
     "c": "(c) gan.run train(cfg), model=vanilla data=mnist",
+    "cc": "(c) with model.compile=true (torch.compile of G and D)",
+    "bound": "bound: the step's matrix products alone (sgemm)",
     "a0": "(a0) seed DataLoader alone, no training",
     "b0": "(b0) tensor batches alone, no training",
 }
@@ -138,6 +148,97 @@ def shared_arithmetic_loop(batches, total_steps: int) -> None:
         tick()
 
 
+def one_pass_loop(batches, total_steps: int) -> None:
+    """What `GAN.training_step` computes now (docs/speed.md), without Lightning: D on [real; fake] in one pass,
+    fused Adam."""
+    from gan.losses import d_loss_bce, g_loss_nonsaturating
+
+    discriminator, generator = SeedDiscriminator(logits=True), seed_generator()
+    d_optimizer = torch.optim.Adam(discriminator.parameters(), lr=0.0002, fused=True)
+    g_optimizer = torch.optim.Adam(generator.parameters(), lr=0.0002, fused=True)
+    tick()
+    for _ in range(total_steps):
+        real = next(batches).flatten(1)
+        fake = generator(torch.randn(len(real), 100))
+        real_logits, fake_logits = discriminator(torch.cat([real, fake.detach()])).chunk(2)
+        d_loss = d_loss_bce(real_logits, fake_logits)
+        d_optimizer.zero_grad(set_to_none=True)
+        d_loss.backward()
+        d_optimizer.step()
+        discriminator.requires_grad_(False)
+        g_loss = g_loss_nonsaturating(discriminator(fake))
+        g_optimizer.zero_grad(set_to_none=True)
+        g_loss.backward()
+        g_optimizer.step()
+        discriminator.requires_grad_(True)
+        tick()
+
+
+def step_products(batch: int = BATCH) -> list[tuple[int, int, int]]:
+    """(M, K, N) of every matrix product in one training step of (c), from the networks' own layer shapes.
+
+    D update: D forward on 2B rows, its weight gradients, its input gradients above the first layer (the data
+    needs none); G forward on B. G update: D forward on the B fakes, D's input gradients only (D is frozen),
+    G's weight gradients and input gradients above its first layer.
+    """
+    d_layers = [(m.in_features, m.out_features) for m in SeedDiscriminator().modules() if isinstance(m, nn.Linear)]
+    g_layers = [(m.in_features, m.out_features) for m in seed_generator().modules() if isinstance(m, nn.Linear)]
+    b2, products = 2 * batch, []
+    products += [(b2, k, n) for k, n in d_layers]  # D forward, [real; fake]
+    products += [(k, b2, n) for k, n in d_layers]  # D weight gradients: x^T dy
+    products += [(b2, n, k) for k, n in d_layers[1:]]  # D input gradients: dy W^T, none for the data
+    products += [(batch, k, n) for k, n in g_layers]  # G forward
+    products += [(batch, k, n) for k, n in d_layers]  # D forward on the fakes (G update)
+    products += [(batch, n, k) for k, n in d_layers]  # D input gradients down to the fakes
+    products += [(k, batch, n) for k, n in g_layers]  # G weight gradients
+    products += [(batch, n, k) for k, n in g_layers[1:]]  # G input gradients, none for the noise
+    return products
+
+
+def step_flops(batch: int = BATCH) -> int:
+    return sum(2 * m * k * n for m, k, n in step_products(batch))
+
+
+def products_only(batches, total_steps: int) -> None:
+    """The step's matrix products alone, back to back on preallocated operands: the sgemm floor of one step."""
+    operands = [(torch.randn(m, k), torch.randn(k, n), torch.empty(m, n)) for m, k, n in step_products()]
+    tick()
+    for _ in range(total_steps):
+        for a, b, out in operands:
+            torch.mm(a, b, out=out)
+        tick()
+
+
+# torch ops by what they are for, to say where a step's time goes beyond the matrix products (--why).
+OP_KINDS = {
+    "matrix products (mm, addmm)": ("aten::mm", "aten::addmm", "aten::bmm"),
+    "dropout masks (bernoulli_) and their products": ("aten::bernoulli_", "aten::mul", "aten::div_"),
+    "Adam (fused kernel, step's Python)": ("aten::_fused_adam_", "Optimizer.step#Adam.step", "Optimizer.zero_grad#Adam.zero_grad"),
+    "activations and their gradients": ("aten::leaky_relu", "aten::leaky_relu_backward", "aten::tanh", "aten::tanh_backward"),
+}
+
+
+def why(data_dir: str, steps: int, threads: int) -> None:
+    """Where (b'')'s step time goes, by op kind (torch.profiler, self CPU time): what keeps it from the bound."""
+    from torch.profiler import ProfilerActivity, profile
+
+    if threads:
+        torch.set_num_threads(threads)
+    batches = tensor_batches(data_dir)
+    one_pass_loop(batches, 10)  # warm-up
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        one_pass_loop(batches, steps)
+    self_us = {e.key: e.self_cpu_time_total for e in prof.key_averages()}
+    total = sum(self_us.values())
+    print(f"\n(b'')'s {steps} steps under torch.profiler, self CPU time by kind ({threads or torch.get_num_threads()} threads):")
+    rest = total
+    for kind, names in OP_KINDS.items():
+        share = sum(self_us.get(name, 0) for name in names)
+        rest -= share
+        print(f"  {kind:<50} {share / total:6.1%}")
+    print(f"  {'everything else (autograd, copies, losses, Python)':<50} {rest / total:6.1%}")
+
+
 def fetch_only(batches, total_steps: int) -> None:
     tick()
     for _ in range(total_steps):
@@ -158,7 +259,7 @@ def StepTimer():  # noqa: N802 - `_target_` of a callback added to (c)'s configu
     return _StepTimer()
 
 
-def gan_run(data_dir: str, total_steps: int) -> None:
+def gan_run(data_dir: str, total_steps: int, *extra: str) -> None:
     from omegaconf import open_dict
 
     from gan.run import train
@@ -166,7 +267,8 @@ def gan_run(data_dir: str, total_steps: int) -> None:
 
     with tempfile.TemporaryDirectory() as out:
         # No end-of-run FID here (benchmarks/ has its own for quality): this measures training alone.
-        overrides = ["model=vanilla", "data=mnist", f"trainer.max_steps={total_steps}", "model.feature_extractor=null"]
+        overrides = ["model=vanilla", "data=mnist", f"trainer.max_steps={total_steps}", "model.feature_extractor=null",
+                     *extra]
         cfg = compose_config(overrides, Path(out), Path(data_dir))
         with open_dict(cfg):
             cfg.trainer.enable_progress_bar = True  # compose_config turns it off for tests; users have it
@@ -178,11 +280,12 @@ def run_one(way: str, data_dir: str, steps: int, warmup: int, threads: int) -> d
     if threads:
         torch.set_num_threads(threads)
     torch.manual_seed(0)
-    if way == "c":
-        gan_run(data_dir, warmup + steps)
+    if way in ("c", "cc"):
+        gan_run(data_dir, warmup + steps, *(["model.compile=true"] if way == "cc" else []))
     else:
-        batches = seed_batches(data_dir) if way.startswith("a") else tensor_batches(data_dir)
-        loop = {"b'": shared_arithmetic_loop, "a0": fetch_only, "b0": fetch_only}.get(way, seed_loop)
+        batches = None if way == "bound" else seed_batches(data_dir) if way.startswith("a") else tensor_batches(data_dir)
+        loop = {"b'": shared_arithmetic_loop, "b''": one_pass_loop, "bound": products_only, "a0": fetch_only,
+                "b0": fetch_only}.get(way, seed_loop)
         loop(batches, warmup + steps)
     timed = TICKS[warmup:]
     assert len(timed) == steps + 1, f"{len(TICKS)} ticks for {warmup}+{steps} steps"
@@ -213,8 +316,10 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=20, help="untimed steps first")
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds; the median round is reported")
     parser.add_argument("--data-dir", default=os.environ.get("GAN_DATA_DIR", str(REPO.parent / "shared" / "data")))
-    parser.add_argument("--ways", default="a,b,b',c,a0,b0")
+    parser.add_argument("--ways", default="a,b,b',b'',c,bound,a0,b0")
     parser.add_argument("--threads", type=int, default=0, help="torch threads per way (0: torch's default)")
+    parser.add_argument("--why", type=int, default=0, metavar="STEPS",
+                        help="after the table: profile STEPS steps of (b'') and say where its time goes")
     parser.add_argument("--way", help=argparse.SUPPRESS)  # internal: run one way in this process
     args = parser.parse_args()
     if args.way:
@@ -239,11 +344,22 @@ def main() -> None:
         print(f"| {WAYS[way]} | {m['images_per_s']:.0f} | {m['images_per_s_total']:.0f} | {m['images_per_cpu_s']:.0f} "
               f"| {m['peak_rss_mib']:.0f} | {m['wall_s']:.1f} |")
     print(f"(medians over {args.rounds} rounds)")
-    for x, y in (("c", "b"), ("c", "b'"), ("c", "a"), ("b", "a")):
+    if "bound" in med:
+        bound = med["bound"]["images_per_s"]
+        print(f"bound: {step_flops() / BATCH / 1e6:.1f} MFLOP per image per step in {len(step_products())} matrix "
+              f"products; sgemm at {step_flops() * bound / BATCH / 1e9:.0f} GFLOP/s on them: {bound:.0f} images/s")
+        bound_cpu = med["bound"]["images_per_cpu_s"]  # on a shared machine the steadier comparison
+        for way in ("b'", "b''", "c", "cc"):
+            if way in med:
+                print(f"({way}) = {med[way]['images_per_s'] / bound:.1%} of the bound "
+                      f"(per CPU-s: {med[way]['images_per_cpu_s'] / bound_cpu:.1%})")
+    for x, y in (("c", "b"), ("c", "b'"), ("c", "b''"), ("cc", "c"), ("c", "a"), ("b", "a")):
         if x in med and y in med:
             ratio = {k: med[x][k] / med[y][k] for k in ("images_per_s", "images_per_s_total", "images_per_cpu_s")}
             print(f"({x}) / ({y}) = {ratio['images_per_s']:.2f} (total {ratio['images_per_s_total']:.2f}, "
                   f"per CPU-s {ratio['images_per_cpu_s']:.2f})")
+    if args.why:
+        why(args.data_dir, args.why, args.threads)
     if "a" in med and "a0" in med:
         share = med["a"]["images_per_s"] / med["a0"]["images_per_s"]  # (a0)'s time per batch / (a)'s
         print(f"the seed's data path is {share:.1%} of (a)'s step: with data for free (a) would run at most "

@@ -4,6 +4,11 @@ The loop (gan/models/gan.py) makes the fakes and steps the optimizers; `GANLoss`
 and what to log. The split follows NVlabs stylegan2-ada-pytorch's `training/loss.py`: adversarial terms and
 penalties are the pure functions of gan/losses.py, the augmentation (gan/augment.py) sits between the data and D
 in both updates, and D is always called as D(x, c) with labels `c` (None for unconditional models).
+
+Where D scores each sample on its own (no BatchNorm), its D update scores real and fake in one forward pass over
+the two batches joined: one GEMM per layer on 2B rows instead of two on B, the same loss and gradients
+(tests/test_speed.py). With dropout the masks are drawn in another order, so a run follows another (equally
+likely) path; `model.d_one_pass=false` keeps the seeds' two passes and their exact numbers.
 """
 
 import torch
@@ -12,6 +17,9 @@ from torch import nn
 from gan.augment import DiffAugment
 from gan.errors import ConfigError
 from gan.losses import LOSSES, PROBABILITY_LOSSES, gradient_penalty, r1_penalty
+from gan.settings import check_loss, check_settings
+
+NOISE = {"normal": torch.randn, "uniform": torch.rand}  # `model.noise`: what gan.models.gan.draw_noise draws
 
 
 class GANLoss:
@@ -22,25 +30,21 @@ class GANLoss:
     """
 
     def __init__(self, loss: str = "bce", gradient_penalty: float | None = 0.0, r1_gamma: float | None = 0.0,
-                 r1_every: int = 16, augment=None) -> None:
-        if loss not in LOSSES:
-            raise ConfigError(f"model.loss={loss!r} is not one of: {', '.join(LOSSES)}. Pick one, e.g. model.loss=bce.")
-        for key, value in {"model.gradient_penalty": gradient_penalty, "model.r1_gamma": r1_gamma}.items():
-            if value is not None and not float(value) >= 0:
-                raise ConfigError(f"{key}={value}: a penalty weight cannot be negative; use 0 (off) or e.g. {key}=10.")
-        if int(r1_every) < 1:
-            raise ConfigError(f"model.r1_every={r1_every}: R1 is applied every r1_every D updates; use 1 or more (16).")
+                 r1_every: int = 16, augment=None, one_pass: bool = True) -> None:
+        check_loss(loss, gradient_penalty, r1_gamma, r1_every)
         self.name = loss
         self.d_adversarial, self.g_adversarial = LOSSES[loss]
         self.gp_weight, self.r1_gamma = float(gradient_penalty or 0.0), float(r1_gamma or 0.0)
         self.r1_every = int(r1_every)
         self.augment = DiffAugment(augment)
         self.last_r1: torch.Tensor | None = None  # logged on the lazy updates between two R1 evaluations too
+        self.one_pass = bool(one_pass)
+        self._scores_alone: dict[int, bool] = {}  # id(D) -> whether D scores each sample on its own, asked once
 
     def check(self, discriminator: nn.Module) -> None:
         """Refuses penalties on a D with BatchNorm: their per-sample input gradients mix the whole batch there."""
         penalties = [key for key, on in (("model.gradient_penalty", self.gp_weight), ("model.r1_gamma", self.r1_gamma)) if on]
-        if penalties and any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in discriminator.modules()):
+        if penalties and mixes_samples(discriminator):
             raise ConfigError(
                 f"{penalties[0]} needs each sample's own input gradient, but BatchNorm in the discriminator makes it "
                 "depend on the whole batch; set model.discriminator.norm=none (or layer, instance), or turn the penalty off."
@@ -57,7 +61,7 @@ class GANLoss:
         with_r1 = self.r1_gamma > 0 and d_update % self.r1_every == 0
         if with_r1:
             real = real.detach().requires_grad_(True)  # R1 differentiates D's score in its (un-augmented) input
-        real_logits, fake_logits = critic(real, c), critic(fake, c)
+        real_logits, fake_logits = self.score_real_and_fake(discriminator, real, fake, c)
         loss = self.d_adversarial(real_logits, fake_logits)
         figures = self.scores(real_logits.detach(), fake_logits.detach())
         if self.gp_weight:
@@ -72,6 +76,26 @@ class GANLoss:
             figures["train/r1"] = self.last_r1  # gamma/2 E||grad D(x)||^2 at the latest R1 update
         return loss, {"train/d_loss": loss.detach(), **figures}
 
+    def score_real_and_fake(self, discriminator: nn.Module, real: torch.Tensor, fake: torch.Tensor,
+                            c: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """(D's logits on real, on fake): one forward over [real; fake] where that gives the same numbers.
+
+        Each half is augmented on its own first, so DiffAugment draws its parameters exactly as in two passes.
+        Two passes where D mixes the samples of a batch (BatchNorm normalises real and fake apart), where packs
+        would straddle the two halves, or when `model.d_one_pass=false`.
+        """
+        if not self.one_pass or len(real) != len(fake) or len(real) % getattr(discriminator, "pack", 1):
+            return self.critic(discriminator)(real, c), self.critic(discriminator)(fake, c)
+        key = id(discriminator)
+        if key not in self._scores_alone:
+            self._scores_alone[key] = not mixes_samples(discriminator)
+        if not self._scores_alone[key]:
+            return self.critic(discriminator)(real, c), self.critic(discriminator)(fake, c)
+        joined = torch.cat([self.augment(real), self.augment(fake)])  # (2B, ...)
+        logits = discriminator(joined, None if c is None else torch.cat([c, c]))  # (2B / pack,)
+        real_logits, fake_logits = logits.chunk(2)
+        return real_logits, fake_logits
+
     def g_loss(self, discriminator: nn.Module, fake: torch.Tensor, c: torch.Tensor | None = None
                ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         loss = self.g_adversarial(self.critic(discriminator)(fake, c))
@@ -85,3 +109,21 @@ class GANLoss:
         if self.name in ("wgan", "hinge"):  # the critic's estimate of the Wasserstein-1 distance (up to its scale)
             figures["train/wasserstein"] = figures["train/score_real"] - figures["train/score_fake"]
         return figures
+
+
+def mixes_samples(discriminator: nn.Module) -> bool:
+    """True when D's score of a sample depends on the rest of its batch: BatchNorm's batch statistics."""
+    return any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in discriminator.modules())
+
+
+def checked_game(discriminator: nn.Module, *, augment=None, d_one_pass: bool = True, **settings) -> GANLoss:
+    """The game of these `model.*` settings for `discriminator`, after one clear error for any that cannot work.
+
+    `settings` are `gan.settings.check_settings`'s (plain values). Needs no Lightning: `gan.preflight` calls it on
+    networks built on the meta device before Lightning is imported, and `GAN.__init__` to build its loss.
+    """
+    check_settings(**settings)
+    game = GANLoss(settings.get("loss", "bce"), settings.get("gradient_penalty", 0.0), settings.get("r1_gamma", 0.0),
+                   settings.get("r1_every", 16), augment, one_pass=d_one_pass)
+    game.check(discriminator)
+    return game

@@ -34,6 +34,7 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 from gan.config import check_run_keys, check_targets, relocate
 from gan.console import quiet_lightning
 from gan.errors import ConfigError, DataError, GanError
+from gan.preflight import preflight
 
 CONFIG_DIR = str(Path(__file__).resolve().parent / "conf") if (Path(__file__).parent / "conf").is_dir() else str(
     Path(__file__).resolve().parent.parent / "conf"
@@ -111,6 +112,10 @@ def _build(cfg: DictConfig):
     from gan.callbacks.safety import TrainingStepLimit
     from gan.checkpoint import check_fits, read_checkpoint
 
+    if cfg.get("threads"):  # intra-op threads of this process (docs/speed.md); torch's default is one per core
+        import torch
+
+        torch.set_num_threads(int(cfg.threads))
     if cfg.get("seed") is not None:
         pl.seed_everything(cfg.seed, workers=True, verbose=False)
     # Plain lists and dicts as arguments (not OmegaConf containers): hyperparameters in checkpoints must
@@ -189,6 +194,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
     quiet_lightning()  # Lightning's litlogger tip and pytree deprecation say nothing about this run
     with open_dict(cfg):  # resolved once: `${now:...}` must name one folder for the whole run
         cfg.paths.output_dir = str(Path(str(cfg.paths.output_dir)).expanduser().absolute())
+    preflight(cfg)  # values, data files, device and output folder, before Lightning is imported
     recipe = OmegaConf.masked_copy(cfg, [key for key in cfg if key != "hydra"])
     early = logging.handlers.BufferingHandler(capacity=10_000)  # what is logged before run.log can exist
     logging.getLogger().addHandler(early)

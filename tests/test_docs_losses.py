@@ -29,6 +29,7 @@ def test_doc_command_runs(command, monkeypatch, tmp_path):
 
 def test_doc_error_is_what_the_run_prints(monkeypatch, tmp_path):
     command, message = re.search(r"\$ (python -m gan\.run .*)\n(error: .*)\n", DOC).groups()
+    tiny_image_folder(tmp_path / "tomjerry", n=2)  # the frames are there: missing data is reported first otherwise
     with pytest.raises(SystemExit) as stop:
         run_main(monkeypatch, *shlex.split(command)[3:], f"paths.data_dir={tmp_path}", f"paths.output_dir={tmp_path / 'run'}")
     assert str(stop.value) == message

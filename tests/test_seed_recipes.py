@@ -33,6 +33,11 @@ ADDED_OFF = {
     "model.generator.conditioning": "concat",  # how a conditional G reads its label; an unconditional one ignores it
     "data.labels": None,
     "data.num_classes": None,
+    # Speed (docs/speed.md): the seeds keep two D passes and torch's per-tensor Adam, and are not compiled.
+    "model.d_one_pass": False,
+    "model.compile": False,
+    "model.g_optimizer.fused": False,
+    "model.d_optimizer.fused": False,
 }
 
 

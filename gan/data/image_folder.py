@@ -21,20 +21,16 @@ from PIL import Image
 from torch.utils.data import BatchSampler, DataLoader, Dataset, RandomSampler
 from torchvision.transforms import functional as TF
 
+from gan.data.checks import check_image_root, iter_images
 from gan.data.resumable import ResumableDataModule, data_generator
 from gan.errors import ConfigError, DataError
 
 log = logging.getLogger(__name__)
-EXTENSIONS = {".png", ".jpg", ".jpeg", ".bmp", ".webp", ".gif"}  # a GIF gives its first frame
 
 
 def find_images(root: Path) -> list[Path]:
     """Image files under `root`, recursively, in a stable order; hidden files (e.g. macOS `._x.jpg`) skipped."""
-    return sorted(
-        p
-        for p in root.rglob("*")
-        if p.suffix.lower() in EXTENSIONS and p.is_file() and not any(part.startswith(".") for part in p.relative_to(root).parts)
-    )
+    return sorted(iter_images(root))
 
 
 def load_image(path: Path, image_size: int, channels: int) -> torch.Tensor:
@@ -152,13 +148,8 @@ class ImageFolderDataModule(ResumableDataModule):
 
     def check(self) -> list[Path]:
         """The image files under `root`; a missing or empty folder is reported before a run folder is made."""
-        if not self.root.is_dir():
-            raise self._missing(f"image folder {self.root} does not exist")
+        check_image_root(self.root, self.missing_hint)  # the check gan.run makes before importing Lightning
         files = find_images(self.root)
-        if not files:
-            raise self._missing(
-                f"image folder {self.root} holds no images ({', '.join(sorted(EXTENSIONS))}, searched recursively)"
-            )
         if self.labels == "folders":
             files = self._class_files(files)
         return files

@@ -6,7 +6,6 @@ unpacked IDX files (`<data_dir>/FashionMNIST/raw/...` likewise). The seed decode
 one `images[indices]` gather from a pre-normalized tensor (on the training device when it fits) replaces it.
 """
 
-import os
 import socket
 from pathlib import Path
 
@@ -14,6 +13,7 @@ import torch
 from torch.utils.data import BatchSampler, DataLoader, RandomSampler, SequentialSampler, TensorDataset
 from torchvision import datasets
 
+from gan.data.checks import IDX_FILES, check_mnist_files, mnist_folder
 from gan.data.resumable import ResumableDataModule, data_generator
 from gan.errors import ConfigError, DataError
 
@@ -25,11 +25,12 @@ DOWNLOAD_TIMEOUT_S = 30  # torchvision's downloader sets no timeout; offline it 
 
 def raw_files(dataset: str) -> list[str]:
     """The four unpacked IDX file names torchvision expects in `<root>/<Class>/raw`."""
-    return [os.path.splitext(os.path.basename(url))[0] for url, _ in _dataset_class(dataset).resources]
+    _dataset_class(dataset)
+    return list(IDX_FILES)
 
 
 def raw_folder(root: str | Path, dataset: str) -> Path:
-    return Path(root) / _dataset_class(dataset).__name__ / "raw"
+    return mnist_folder(root, dataset)
 
 
 def load_split(root: str | Path, dataset: str = "mnist", train: bool = True, download: bool = False):
@@ -41,9 +42,7 @@ def load_split(root: str | Path, dataset: str = "mnist", train: bool = True, dow
     folder = raw_folder(root, dataset)
     if download:
         _download(dataset, root)
-    missing = [name for name in raw_files(dataset) if not (folder / name).is_file()]
-    if missing:
-        raise DataError(_missing_message(dataset, folder, missing))
+    check_mnist_files(root, dataset)
     try:
         split = cls(str(root), train=train, download=False)
     except (AssertionError, ValueError, TypeError, RuntimeError, OSError) as error:
@@ -101,12 +100,7 @@ class MNISTDataModule(ResumableDataModule):
 
     def check(self) -> None:
         """Raises the missing-files error now, before a run folder is made (files are decoded in `setup`)."""
-        if self.hparams.download:
-            return
-        folder = raw_folder(self.data_dir, self.dataset)
-        missing = [name for name in raw_files(self.dataset) if not (folder / name).is_file()]
-        if missing:
-            raise DataError(_missing_message(self.dataset, folder, missing))
+        check_mnist_files(self.data_dir, self.dataset, self.hparams.download)  # the check gan.run makes first
 
     def setup(self, stage: str | None = None) -> None:
         if self.train_images is None:
@@ -181,18 +175,6 @@ def _fits(device: torch.device, *tensors: torch.Tensor) -> bool:
         return True  # CPU (or MPS, unified memory): already where the step reads it
     free, _ = torch.cuda.mem_get_info(device)
     return sum(t.numel() * t.element_size() for t in tensors) < 0.25 * free  # leave most memory to training
-
-
-def _missing_message(dataset: str, folder: Path, missing: list[str]) -> str:
-    gzipped = [name for name in missing if (folder / f"{name}.gz").is_file()]
-    hint = f" Found {', '.join(n + '.gz' for n in gzipped)}: unpack them with `gunzip`." if gzipped else ""
-    what = "all four" if len(missing) == len(raw_files(dataset)) else ", ".join(missing)
-    return (
-        f"{dataset} files missing in {folder}: {what} of {', '.join(raw_files(dataset))} (unpacked IDX).{hint} "
-        f"Copy them there, e.g. `mkdir -p {folder} && cp /path/to/{folder.parent.name}/raw/*-ubyte {folder}/`; "
-        f"or point paths.data_dir (env GAN_DATA_DIR) at the folder that holds {folder.parent.name}/raw "
-        f"(now {folder.parent.parent}); or, with internet access, add data.download=true (torchvision's downloader)."
-    )
 
 
 def _download(dataset: str, root: str | Path) -> None:

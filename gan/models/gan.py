@@ -17,11 +17,8 @@ from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from gan.callbacks.safety import last_checkpoint_path
 from gan.errors import ConfigError, NonFiniteLossError
-from gan.game import GANLoss
+from gan.game import NOISE, checked_game
 from gan.models.conditioning import Conditioning
-
-NOISE = {"normal": torch.randn, "uniform": torch.rand}
-
 
 def draw_noise(kind: str, shape: Sequence[int], generator: torch.Generator | None = None,
                device: torch.device | str | None = None) -> torch.Tensor:
@@ -66,29 +63,20 @@ class GAN(Conditioning, pl.LightningModule):
         monitor_mode: str = "min",
         num_classes: int | None = None,
         conditional: bool | None = None,
+        d_one_pass: bool = True,
+        compile: bool = False,  # noqa: A002 - the config key users type: model.compile=true
     ) -> None:
         """`monitor` names the run's main metric (logged by the variant), used for best checkpoints and sweeps.
         `num_classes`: a conditional GAN, G(z, c) and D(x, c) with labels c in [0, num_classes) (`${data.num_classes}`);
         None: unconditional, labels in the batches are not passed on. `conditional`: the config's switch where a
-        model has one (model=dcgan model.conditional=true), checked against `num_classes`."""
+        model has one (model=dcgan model.conditional=true), checked against `num_classes`.
+        `d_one_pass`: D scores real and fake in one forward pass where it mixes no samples (gan/game.py); false
+        keeps two. `compile`: G and D are compiled with torch.compile when training starts (docs/speed.md)."""
         super().__init__()
-        if conditional and num_classes is None:
-            raise ConfigError("model.conditional=true, but the data have no classes (data.num_classes is null); use "
-                              "labelled data: data=mnist, or data=image_folder data.labels=folders data.num_classes=K.")
-        if num_classes is not None and int(num_classes) < 2:
-            raise ConfigError(f"model.num_classes={num_classes}: a conditional GAN needs 2 or more classes; "
-                              "null for an unconditional one.")
-        _check_choice("model.noise", noise, NOISE)
-        for key, value in {"model.d_steps": d_steps, "model.g_steps": g_steps}.items():
-            if int(value) < 1:
-                raise ConfigError(f"{key}={value}: each training step needs at least one update; use 1 or more.")
-        for key, value in {"model.g_lr": g_lr, "model.d_lr": d_lr}.items():
-            if not float(value) > 0:
-                raise ConfigError(f"{key}={value}: learning rates must be positive, e.g. {key}=2e-4.")
-        if ema_decay is not None and not 0.0 < ema_decay < 1.0:
-            raise ConfigError(f"model.ema_decay={ema_decay}: use a value in (0, 1) such as 0.999, or null for no EMA.")
-        self.loss = GANLoss(loss, gradient_penalty, r1_gamma, r1_every, augment)
-        self.loss.check(discriminator)
+        self.loss = checked_game(  # every setting checked first, in gan/game.py: gan.run checks them before Lightning
+            discriminator, loss=loss, gradient_penalty=gradient_penalty, r1_gamma=r1_gamma, r1_every=r1_every,
+            augment=augment, d_one_pass=d_one_pass, noise=noise, d_steps=d_steps, g_steps=g_steps, g_lr=g_lr,
+            d_lr=d_lr, ema_decay=ema_decay, num_classes=num_classes, conditional=conditional, compile=compile)
         if self.loss.augment and self.sample_kind != "images":
             raise ConfigError(
                 f"model.augment={augment}: DiffAugment transforms images, and {type(self).__name__} does not make "
@@ -239,6 +227,9 @@ class GAN(Conditioning, pl.LightningModule):
         return figures
 
     def _check_finite(self, d_loss: torch.Tensor, g_loss: torch.Tensor) -> None:
+        # One read of one number per step (on a GPU, its one host sync): the sum is finite when both losses are.
+        if torch.isfinite(d_loss.detach() + g_loss.detach()):
+            return
         for name, value in (("d_loss", d_loss), ("g_loss", g_loss)):
             if not torch.isfinite(value):
                 raise NonFiniteLossError(
@@ -255,6 +246,11 @@ class GAN(Conditioning, pl.LightningModule):
     def _precision_hint(self) -> str:
         precision = str(self.trainer.precision)
         return ", or bf16 (trainer=gpu_bf16) instead of fp16" if precision.startswith("16") else ""
+
+    def on_fit_start(self) -> None:
+        if self.hparams.get("compile"):  # in place: parameter names, and so checkpoints, stay those of the plain nets
+            self.generator.compile()
+            self.discriminator.compile()
 
     @property
     def training_steps_done(self) -> int:
@@ -310,11 +306,6 @@ def _ema_update(decay: float, warmup: bool, ema_params, current_params, num_aver
         n = float(num_averaged)
         decay = min(decay, (1 + n) / (10 + n))
     get_ema_multi_avg_fn(decay)(ema_params, current_params, num_averaged)
-
-
-def _check_choice(key: str, value: str, choices) -> None:
-    if value not in choices:
-        raise ConfigError(f"{key}={value!r} is not one of: {', '.join(sorted(choices))}.")
 
 
 # Checkpoints are loaded with `weights_only=True`, which admits tensors and plain Python values but not ndarrays.
