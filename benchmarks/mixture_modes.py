@@ -11,7 +11,8 @@ row per run, then the mean and range per (data, recipe) beside PacGAN's Table 1 
     python -m benchmarks.mixture_modes --seeds 100 --recipes default --out runs/   # keep run folders (scatter.png)
 
 Recipes: `default` is model=mixture as configured; `gan` is the same networks and schedule with pack=1;
-`pacgan` packs 2 samples on the ring and 4 on the grid, PacGAN's best rows.
+`pacgan` packs 2 samples on the ring and 4 on the grid, PacGAN's best rows (on the ring that is the default).
+The batch, D updates and schedule are the default's for all three.
 """
 
 import argparse
