@@ -8,9 +8,11 @@ row per run, then the mean and range per (data, recipe) beside PacGAN's Table 1 
     python -m benchmarks.mixture_modes                                  # ring and grid, seeds 0-9, all recipes
     python -m benchmarks.mixture_modes --data ring --seeds 0-2 --recipes default
     python -m benchmarks.mixture_modes --recipes default,gan,pacgan model.g_lr=2e-4   # overrides apply to all
+    python -m benchmarks.mixture_modes --seeds 100 --recipes default --out runs/   # keep run folders (scatter.png)
 
 Recipes: `default` is model=mixture as configured; `gan` is the same networks and schedule with pack=1;
-`pacgan` packs 2 samples on the ring and 4 on the grid, PacGAN's best rows.
+`pacgan` packs 2 samples on the ring and 4 on the grid, PacGAN's best rows (on the ring that is the default).
+The batch, D updates and schedule are the default's for all three.
 """
 
 import argparse
@@ -61,6 +63,7 @@ def main() -> None:
     parser.add_argument("--data", default="ring,grid")
     parser.add_argument("--seeds", default="0-9")
     parser.add_argument("--recipes", default="default,gan,pacgan")
+    parser.add_argument("--out", default=None, help="keep each run's folder (scatter.png, metrics.json) here")
     parser.add_argument("overrides", nargs="*", help="Hydra overrides for every run")
     args = parser.parse_args()
     torch.set_num_threads(1)
@@ -73,6 +76,7 @@ def main() -> None:
     print("|---|---|---|---|---|---|---|---|", flush=True)
     results: dict[tuple[str, str], list[dict]] = {}
     with tempfile.TemporaryDirectory() as tmp:
+        tmp = args.out or tmp
         for data in args.data.split(","):
             for seed in parse_seeds(args.seeds):
                 for recipe in args.recipes.split(","):

@@ -135,3 +135,18 @@ def test_packed_dcgan_run_on_an_image_folder(make_cfg, tmp_path):
                    "model.pack=2", "trainer.fast_dev_run=true")
     metrics = train(cfg)
     assert np.isfinite(metrics["train/d_loss"]) and np.isfinite(metrics["train/g_loss"])
+
+
+def test_discriminator_judges_points_over_the_mixtures_radius(make_cfg):
+    d1 = PointDiscriminator(dim=2, hidden_sizes=[8], pack=2)
+    d4 = PointDiscriminator(dim=2, hidden_sizes=[8], pack=2, input_scale=4.0)
+    d4.load_state_dict(d1.state_dict())
+    points = 4 * torch.randn(6, 2)
+    assert torch.allclose(d4(points), d1(points / 4)) and not torch.allclose(d4(points), d1(points))
+    with pytest.raises(ConfigError, match="input_scale=0"):
+        PointDiscriminator(input_scale=0)
+    for data, radius in (("ring", 1.0), ("grid", 4.0)):
+        cfg = make_cfg("model=mixture", f"data={data}")
+        assert cfg.model.discriminator.input_scale == radius
+        # Each of the d_steps D updates of a training step gets its own batch_size slice of real points.
+        assert cfg.data.slices == cfg.model.d_steps

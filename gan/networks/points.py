@@ -5,6 +5,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from gan.errors import ConfigError
 from gan.networks.packing import check_pack, pack_samples
 
 
@@ -29,14 +30,20 @@ class PointGenerator(nn.Module):
 
 
 class PointDiscriminator(nn.Module):
-    """(B, dim) points -> packs of `pack` -> (B/pack, pack*dim) -> MLP -> (B/pack,) logits."""
+    """(B, dim) points / `input_scale` -> packs of `pack` -> (B/pack, pack*dim) -> MLP -> (B/pack,) logits.
+
+    `input_scale` (the mixture's radius) brings every mixture to about [-1, 1] before D's first layer, so the
+    grid (radius 4) meets the same initial D as the ring (radius 1)."""
 
     def __init__(self, dim: int = 2, hidden_sizes: Sequence[int] = (128, 128), pack: int = 1,
-                 negative_slope: float = 0.2) -> None:
+                 negative_slope: float = 0.2, input_scale: float = 1.0) -> None:
         super().__init__()
+        if not input_scale > 0:
+            raise ConfigError(f"model.discriminator.input_scale={input_scale}: must be positive (the data's radius).")
         self.pack = check_pack(pack)
+        self.input_scale = float(input_scale)
         self.net = _mlp([dim * self.pack, *hidden_sizes, 1], negative_slope)
 
     def forward(self, points: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
         """`c`: labels of a conditional variant; this unconditional D ignores them."""
-        return self.net(pack_samples(points, self.pack)).squeeze(-1)
+        return self.net(pack_samples(points / self.input_scale, self.pack)).squeeze(-1)
