@@ -124,18 +124,24 @@ def seed_loop(batches, total_steps: int) -> None:
         tick()
 
 
-def shared_arithmetic_loop(batches, total_steps: int) -> None:
-    """What `GAN.training_step` computes, without Lightning: one fake batch, logits, summed D loss."""
+def shared_arithmetic_loop(batches, total_steps: int, one_pass: bool = False) -> None:
+    """What `GAN.training_step` computes, without Lightning: one fake batch, logits, summed D loss. `one_pass`: the
+    arithmetic now (docs/speed.md), D on [real; fake] in one forward and fused Adam; else two D passes and torch's
+    per-tensor Adam, as before."""
     from gan.losses import d_loss_bce, g_loss_nonsaturating
 
     discriminator, generator = SeedDiscriminator(logits=True), seed_generator()
-    d_optimizer = torch.optim.Adam(discriminator.parameters(), lr=0.0002)
-    g_optimizer = torch.optim.Adam(generator.parameters(), lr=0.0002)
+    d_optimizer = torch.optim.Adam(discriminator.parameters(), lr=0.0002, fused=one_pass or None)
+    g_optimizer = torch.optim.Adam(generator.parameters(), lr=0.0002, fused=one_pass or None)
     tick()
     for _ in range(total_steps):
         real = next(batches).flatten(1)
         fake = generator(torch.randn(len(real), 100))
-        d_loss = d_loss_bce(discriminator(real), discriminator(fake.detach()))
+        if one_pass:
+            real_logits, fake_logits = discriminator(torch.cat([real, fake.detach()])).chunk(2)
+        else:
+            real_logits, fake_logits = discriminator(real), discriminator(fake.detach())
+        d_loss = d_loss_bce(real_logits, fake_logits)
         d_optimizer.zero_grad(set_to_none=True)
         d_loss.backward()
         d_optimizer.step()
@@ -149,29 +155,7 @@ def shared_arithmetic_loop(batches, total_steps: int) -> None:
 
 
 def one_pass_loop(batches, total_steps: int) -> None:
-    """What `GAN.training_step` computes now (docs/speed.md), without Lightning: D on [real; fake] in one pass,
-    fused Adam."""
-    from gan.losses import d_loss_bce, g_loss_nonsaturating
-
-    discriminator, generator = SeedDiscriminator(logits=True), seed_generator()
-    d_optimizer = torch.optim.Adam(discriminator.parameters(), lr=0.0002, fused=True)
-    g_optimizer = torch.optim.Adam(generator.parameters(), lr=0.0002, fused=True)
-    tick()
-    for _ in range(total_steps):
-        real = next(batches).flatten(1)
-        fake = generator(torch.randn(len(real), 100))
-        real_logits, fake_logits = discriminator(torch.cat([real, fake.detach()])).chunk(2)
-        d_loss = d_loss_bce(real_logits, fake_logits)
-        d_optimizer.zero_grad(set_to_none=True)
-        d_loss.backward()
-        d_optimizer.step()
-        discriminator.requires_grad_(False)
-        g_loss = g_loss_nonsaturating(discriminator(fake))
-        g_optimizer.zero_grad(set_to_none=True)
-        g_loss.backward()
-        g_optimizer.step()
-        discriminator.requires_grad_(True)
-        tick()
+    shared_arithmetic_loop(batches, total_steps, one_pass=True)
 
 
 def step_products(batch: int = BATCH) -> list[tuple[int, int, int]]:
