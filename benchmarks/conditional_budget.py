@@ -66,7 +66,7 @@ def main() -> None:
                           *[o for o in args.overrides if o != model]],
                          out / "run", data_dir=Path(args.data_dir).absolute())
     metrics = train(cfg)
-    last = Progress.rows[-1] if Progress.rows else {}
+    last = Progress.last.rows[-1] if Progress.last and Progress.last.rows else {}
     print("end", {"cpu_s": last.get("cpu_s"), "steps": last.get("steps")},
           {k: metrics[k] for k in KEYS if k in metrics}, flush=True)
 

@@ -17,13 +17,11 @@ either clock), the end state on model.eval_samples (10,000). Saves the curve and
 
 import argparse
 import csv
-import importlib
 import json
 import sys
 import time
 from pathlib import Path
 
-import pytorch_lightning as pl
 import torch
 
 from hydra import compose, initialize_config_dir
@@ -33,6 +31,7 @@ from omegaconf import OmegaConf, open_dict
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's gan, run from anywhere
 
+from gan.callbacks.budget import Progress  # noqa: E402
 from gan.run import CONFIG_DIR, train  # noqa: E402
 
 RECIPES = {"seed (experiment=mnist_seed)": ["experiment=mnist_seed"], "default (model=vanilla data=mnist)": ["model=vanilla", "data=mnist"]}  # fmt: skip
@@ -122,43 +121,6 @@ def main() -> None:
 
 # ---- quality per time ---------------------------------------------------------------------------------------
 TIMED_RECIPES = {"seed": ["experiment=mnist_seed"], "best": ["experiment=mnist_best"]}
-CURVE = ("fid", "precision", "recall", "mode_coverage")
-
-
-class QualityClock(pl.Callback):
-    """Scores the generator every `every` seconds of training CPU time and stops training at `budget` of them.
-
-    Both clocks (process CPU seconds, all threads; wall seconds) count training only: the time spent scoring is
-    taken off them. `rows` holds one dict per point: cpu_s, wall_s, steps and the evaluator's figures.
-    """
-
-    last = None  # the latest instance, for the script to read its rows after `train`
-
-    def __init__(self, data, cache_dir: str, budget: float, every: float, samples: int) -> None:
-        self.data, self.cache_dir, self.budget, self.every, self.samples = data, cache_dir, budget, every, samples
-        self.rows: list[dict] = []
-        QualityClock.last = self
-
-    def on_train_start(self, trainer, pl_module) -> None:
-        self.evaluator = pl_module.evaluator(data=self.data, cache_dir=self.cache_dir, samples=self.samples)
-        self.evaluator.prepare()
-        self.cpu0, self.wall0, self.next_at = time.process_time(), time.perf_counter(), self.every
-        self.measure(pl_module, 0.0, 0.0)
-
-    def measure(self, pl_module, cpu_s: float, wall_s: float) -> None:
-        cpu, wall = time.process_time(), time.perf_counter()
-        figures = self.evaluator.evaluate(pl_module)
-        self.rows.append({"cpu_s": cpu_s, "wall_s": wall_s, "steps": pl_module.training_steps_done, **figures})
-        print(f"  {cpu_s:6.0f} CPU-s {wall_s:6.0f} s: " + ", ".join(f"{k} {figures[k]:.3g}" for k in CURVE), flush=True)
-        self.cpu0 += time.process_time() - cpu  # scoring is not training
-        self.wall0 += time.perf_counter() - wall
-
-    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
-        cpu_s, wall_s = time.process_time() - self.cpu0, time.perf_counter() - self.wall0
-        if cpu_s >= min(self.next_at, self.budget):
-            self.next_at += self.every
-            trainer.should_stop = cpu_s >= self.budget
-            self.measure(pl_module, cpu_s, wall_s)
 
 
 def quality_per_time(args) -> None:
@@ -176,8 +138,7 @@ def quality_per_time(args) -> None:
                            *clock_callback(args), *args.overrides], out)  # fmt: skip
         print(f"{name} ({' '.join(TIMED_RECIPES[name])}, {args.threads} threads): {args.cpu_seconds:.0f} training CPU-s")
         final = train(cfg)
-        clock = importlib.import_module("benchmarks.mnist_quality").QualityClock.last  # the module Hydra imported
-        runs[name] = {"rows": clock.rows, "final": final}
+        runs[name] = {"rows": Progress.last.rows, "final": final}
         (out / "quality_per_time.json").write_text(json.dumps(runs[name], indent=1) + "\n")
         if args.docs:
             save_grid(out, Path(args.docs) / f"mnist_{name}_grid.png")
@@ -185,11 +146,12 @@ def quality_per_time(args) -> None:
 
 
 def clock_callback(args) -> list[str]:
-    """The overrides that add QualityClock to a run's callbacks (`data` stays a config, as sample_quality's)."""
+    """The overrides that add gan.callbacks.budget.Progress to a run's callbacks: scored at the start, every `--every`
+    training CPU seconds and when the budget is spent (`data` stays a config, as sample_quality's)."""
     node = "+callbacks.quality_clock"
-    return [f"{node}._target_=benchmarks.mnist_quality.QualityClock", f"{node}._recursive_=false", f"{node}.data=${{data}}",
-            f"{node}.cache_dir=${{paths.cache_dir}}", f"{node}.budget={args.cpu_seconds}", f"{node}.every={args.every}",
-            f"{node}.samples={args.curve_samples}"]  # fmt: skip
+    return [f"{node}._target_=gan.callbacks.budget.Progress", f"{node}._recursive_=false", f"{node}.data=${{data}}",
+            f"{node}.cache_dir=${{paths.cache_dir}}", f"{node}.seconds={args.cpu_seconds}", f"{node}.every={args.every}",
+            f"{node}.samples={args.curve_samples}", f"{node}.at_start=true", f"{node}.at_epoch_end=false"]  # fmt: skip
 
 
 def save_grid(run_dir: Path, path: Path) -> None:
