@@ -3,6 +3,7 @@
 
 import math
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -29,13 +30,17 @@ def tiny_mnist(tmp_path_factory):
     return random_mnist(tmp_path_factory.mktemp("tiny_mnist"), n_train=40, n_test=40)
 
 
+def two_step_run(overrides: list[str], tmp: Path, data_dir: Path) -> Path:
+    """Two training steps of a tiny model, with its checkpoint: a run folder for a module's read-only tests."""
+    train(compose_config([*overrides, "trainer.max_steps=2"], tmp / "run", data_dir=data_dir))
+    GlobalHydra.instance().clear()
+    return tmp / "run"
+
+
 @pytest.fixture(scope="module")
 def cgan_run(tiny_mnist, tmp_path_factory):
     """Two training steps of a narrow cgan, with its checkpoint (read only for this module's tests)."""
-    tmp = tmp_path_factory.mktemp("cgan")
-    train(compose_config([*TINY_CGAN, "trainer.max_steps=2"], tmp / "run", data_dir=tiny_mnist))
-    GlobalHydra.instance().clear()
-    return tmp / "run"
+    return two_step_run(TINY_CGAN, tmp_path_factory.mktemp("cgan"), tiny_mnist)
 
 
 def test_conditional_networks_use_the_label_and_only_the_label():
@@ -427,10 +432,7 @@ def test_fast_dev_run_infogan_trains_q_with_both_players(make_cfg, tiny_mnist):
 
 @pytest.fixture(scope="module")
 def infogan_run(tiny_mnist, tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("infogan")
-    train(compose_config([*TINY_INFOGAN, "trainer.max_steps=2"], tmp / "run", data_dir=tiny_mnist))
-    GlobalHydra.instance().clear()
-    return tmp / "run"
+    return two_step_run(TINY_INFOGAN, tmp_path_factory.mktemp("infogan"), tiny_mnist)
 
 
 def test_infogan_figures_and_sample_code_and_vary(infogan_run, tmp_path):
