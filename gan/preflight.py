@@ -1,10 +1,12 @@
 """Everything `gan.run` can check before Lightning and torchvision are imported (about 3 s of imports).
 
-A wrong setting, a missing data folder or an unwritable output folder is reported in under a second; a wrong network
-value in about as long as torch takes to import (docs/speed.md, benchmarks/startup.py). What needs no torch goes first: the data files and the output
-folder, and the loop's settings as plain values (`gan.settings`, which `GAN` and `GANLoss` call too); then, with
-torch, the networks, built on the meta device (every constructor check, no memory, no random draws), what the
-game needs of D (`gan.game.checked_game`: no penalty on a BatchNorm D) and the trainer's device.
+A wrong setting or network value, a missing data folder, an unwritable output folder or a GPU trainer on a machine
+without a GPU driver is reported in about a second (docs/speed.md, benchmarks/startup.py). What needs no torch goes
+first: the data files and the output folder, the loop's settings (`gan.settings`, which `GAN` and `GANLoss` call
+too) and the networks' arguments (`gan.networks.checks`, which the constructors call too) as plain values, and
+whether the machine has a GPU driver at all; then, with torch, the networks, built on the meta device (no memory,
+no random draws), what the game needs of D (`gan.game.checked_game`: no penalty on a BatchNorm D) and whether torch
+sees a GPU.
 What only the model classes themselves check (e.g. evaluation settings) still comes after Lightning's import.
 """
 
@@ -17,23 +19,40 @@ from omegaconf import DictConfig
 
 from gan.data.checks import check_data
 from gan.errors import ConfigError, DataError
+from gan.networks.checks import check_network
 from gan.settings import check_settings
 
 
 def preflight(cfg: DictConfig) -> None:
-    """One clear error for what would fail later; imports torch but neither Lightning nor torchvision."""
+    """One clear error for what would fail later: first all that needs no torch, then what does; imports neither
+    Lightning nor torchvision."""
+    model, trainer = cfg.get("model"), cfg.get("trainer") or {}
     if cfg.get("data") is not None:
         check_data(cfg.data)
     check_writable(Path(str(cfg.paths.output_dir)))
-    if cfg.get("model") is not None:
-        check_model(cfg.model)
-    check_trainer(cfg.get("trainer") or {})
+    settings = {}
+    if model is not None:
+        settings = {key: model[key] for key in inspect.signature(check_settings).parameters if key in model}
+        check_settings(**settings)
+        for name in ("generator", "discriminator"):
+            if model.get(name) is not None:
+                check_network(model[name])
+    accelerator = str(trainer.get("accelerator", ""))
+    if accelerator in ("gpu", "cuda") and not gpu_driver_present():
+        raise ConfigError(f"trainer.accelerator={accelerator}: no GPU driver on this machine (no /dev/nvidia*, "
+                          "/dev/kfd or visible devices); use trainer=cpu, or run where `nvidia-smi` lists a GPU.")
+    if model is not None:
+        check_game(model, settings)
+    if accelerator in ("gpu", "cuda"):
+        import torch
+
+        if not torch.cuda.is_available():
+            raise ConfigError(f"trainer.accelerator={accelerator}: no CUDA GPU is visible on this machine (torch "
+                              f"{torch.__version__}); use trainer=cpu, or run where `nvidia-smi` lists a GPU.")
 
 
-def check_model(model: DictConfig) -> None:
-    """The loop's settings as plain values first (no torch), then the networks and the game with torch."""
-    settings = {key: model[key] for key in inspect.signature(check_settings).parameters if key in model}
-    check_settings(**settings)
+def check_game(model: DictConfig, settings: dict) -> None:
+    """With torch: the networks built on the meta device, and what the game needs of D."""
     import torch
 
     from gan.game import checked_game
@@ -49,14 +68,12 @@ def check_model(model: DictConfig) -> None:
         checked_game(networks["discriminator"], **settings, **extra)
 
 
-def check_trainer(trainer) -> None:
-    accelerator = str(trainer.get("accelerator", ""))
-    if accelerator in ("gpu", "cuda"):
-        import torch
-
-        if not torch.cuda.is_available():
-            raise ConfigError(f"trainer.accelerator={accelerator}: no CUDA GPU is visible on this machine (torch "
-                              f"{torch.__version__}); use trainer=cpu, or run where `nvidia-smi` lists a GPU.")
+def gpu_driver_present() -> bool:
+    """False when no CUDA (or ROCm) device can exist for this process, known without importing torch: the device
+    nodes of an NVIDIA or AMD driver are absent, or CUDA_VISIBLE_DEVICES hides every device."""
+    if os.environ.get("CUDA_VISIBLE_DEVICES", None) in ("", "-1"):
+        return False
+    return any(Path("/dev").glob("nvidia[0-9]*")) or Path("/dev/kfd").exists() or not Path("/dev").is_dir()
 
 
 def check_writable(output_dir: Path) -> None:

@@ -20,6 +20,7 @@ from gan.networks.dcgan import DCGANDiscriminator
 from gan.networks.gaussian import GaussianDiscriminator
 from gan.networks.mlp import MLPDiscriminator
 from gan.networks.points import PointDiscriminator
+from gan.preflight import gpu_driver_present
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -275,8 +276,7 @@ except SystemExit as stop:
 print("PROBE " + json.dumps({"message": message, "heavy_at_error": seen,
                              "heavy_at_exit": [m for m in ("pytorch_lightning", "torchvision") if m in sys.modules]}))
 """
-# (command line, what the error says); the first ones are answered before torch is imported too.
-WITHOUT_TORCH = 6
+# (command line, what the error says); all but the last are answered before torch is imported too.
 FAST_ERRORS = [
     (["model.loss=hinj"], "model.loss='hinj'"),
     (["model.noise=gaussian"], "model.noise='gaussian'"),
@@ -285,20 +285,29 @@ FAST_ERRORS = [
     (["paths.output_dir={tmp}/a_file/run"], "cannot write the run folder"),
     (["threads=0"], "threads=0"),
     (["model.discriminator.preprocess=quantiles"], "model.discriminator.preprocess='quantiles'"),
+    (["model.generator.activation=swish"], "model.generator.activation='swish'"),
     (["model=dcgan", "data=image_folder", "data.image_size=48"], "data.image_size to one of them"),
+    (["model=dcgan", "data=image_folder", "data.image_size=32", "model.discriminator.norm=group"],
+     "model.discriminator.norm='group'"),
+    (["model=dcgan", "data=image_folder", "data.image_size=32", "model.generator.width=0"], "model.generator.width=0"),
+    (["model=vanilla", "data=mnist", "paths.data_dir={mnist}", "model.discriminator.dropout=1.5"], "model.discriminator.dropout=1.5"),
+    (["model=vanilla", "data=mnist", "paths.data_dir={mnist}", "model.generator.hidden_sizes=[256,0]"], "positive layer widths"),
+    (["model=mixture", "data=ring", "model.discriminator.input_scale=-1"], "model.discriminator.input_scale=-1"),
+    (["model=mixture", "data=ring", "model.pack=0"], "model.pack=0"),
+    (["trainer=gpu"], "no GPU driver on this machine"),
     (["model=dcgan", "data=image_folder", "data.image_size=32", "model.r1_gamma=10"], "BatchNorm"),
-    (["trainer=gpu"], "no CUDA GPU is visible"),
 ]
+WITHOUT_TORCH = len(FAST_ERRORS) - 1
 
 
 @pytest.mark.parametrize("argv, says", FAST_ERRORS, ids=[" ".join(a) for a, _ in FAST_ERRORS])
-def test_user_errors_are_raised_before_lightning_is_imported(tmp_path, argv, says):
+def test_user_errors_are_raised_before_lightning_is_imported(tmp_path, tiny_mnist, argv, says):
     light = FAST_ERRORS.index((argv, says)) < WITHOUT_TORCH
-    if "trainer=gpu" in argv and torch.cuda.is_available():
-        pytest.skip("this machine has a GPU: trainer=gpu is no error here")
+    if "trainer=gpu" in argv and gpu_driver_present():
+        pytest.skip("this machine has a GPU driver: trainer=gpu is checked with torch here")
     (tmp_path / "a_file").write_text("a file where a folder would go\n")
     (tmp_path / "images").mkdir()
-    argv = [a.format(tmp=tmp_path) for a in argv]
+    argv = [a.format(tmp=tmp_path, mnist=tiny_mnist) for a in argv]
     if "data=image_folder" in argv and not any(a.startswith("data.root") for a in argv):
         from tests.seed_recipes import tiny_image_folder
 

@@ -24,17 +24,14 @@ gan/networks/conditional.py); D is a projection discriminator
 summed over space, (B, C). Without it nothing is added, so the unconditional networks are built as before.
 """
 
-import math
-
 import torch
 from torch import nn
 
-from gan.errors import ConfigError
-from gan.networks import with_spectral_norm
+from gan.networks import checks, with_spectral_norm
 from gan.networks.conditional import ConditionalBatchNorm2d
-from gan.networks.packing import check_pack, pack_samples
+from gan.networks.packing import pack_samples
 
-IMAGE_SIZES = (28, 32, 64, 128)
+IMAGE_SIZES = checks.DCGAN_IMAGE_SIZES
 # D's normalisation after each hidden convolution. BatchNorm (the seed's) mixes the samples of a batch, which
 # breaks per-sample penalties (gradient penalty, R1); layer norm is GroupNorm with one group (over C, H, W).
 D_NORMS = {
@@ -43,7 +40,7 @@ D_NORMS = {
     "layer": lambda channels: nn.GroupNorm(1, channels),
     "instance": lambda channels: nn.InstanceNorm2d(channels, affine=True),
 }
-G_CONDITIONING = ("concat", "cbn")  # how a conditional G reads its label: joined to z, or conditional BatchNorm
+G_CONDITIONING = checks.DCGAN_G_CONDITIONING
 MAX_G_BLOCKS = 4  # the seed's G has four hidden blocks (512 ... 64) even at 128 px
 
 
@@ -52,27 +49,14 @@ def smallest_map(image_size: int) -> int:
     return 7 if image_size == 28 else 4
 
 
-def _check(image_size: int, width: int, key: str) -> int:
-    """Number of stride-2 halvings from `image_size` down to D's final 4x4 (at 28 px 7x7) map."""
-    if image_size not in IMAGE_SIZES:
-        raise ConfigError(
-            f"{key}.image_size={image_size}: DCGAN supports {', '.join(map(str, IMAGE_SIZES))} px; "
-            "set data.image_size to one of them."
-        )
-    if int(width) < 1:
-        raise ConfigError(f"{key}.width={width}: the width multiplier must be a positive integer (the seed: 64).")
-    return int(math.log2(image_size // smallest_map(image_size)))
-
-
 class DCGANGenerator(nn.Module):
     """(B, latent_dim) normal noise -> (B, channels, image_size, image_size) images in [-1, 1]."""
 
     def __init__(self, latent_dim: int = 128, image_size: int = 64, channels: int = 3, width: int = 64,
                  num_classes: int | None = None, conditioning: str = "concat") -> None:
         super().__init__()
-        halvings = _check(image_size, width, "model.generator")
-        if conditioning not in G_CONDITIONING:
-            raise ConfigError(f"model.generator.conditioning={conditioning!r} is not one of: {', '.join(G_CONDITIONING)}.")
+        checks.dcgan_generator(image_size=image_size, width=width, conditioning=conditioning, num_classes=num_classes)
+        halvings = checks.dcgan_halvings(image_size, width, "model.generator")
         self.cbn = num_classes is not None and conditioning == "cbn"
         blocks = min(halvings, MAX_G_BLOCKS)
         widths = [width * 2 ** (blocks - 1 - i) for i in range(blocks)]  # e.g. [512, 256, 128, 64]
@@ -121,15 +105,9 @@ class DCGANDiscriminator(nn.Module):
     def __init__(self, image_size: int = 64, channels: int = 3, width: int = 64, norm: str = "batch",
                  spectral_norm: bool = False, pack: int = 1, num_classes: int | None = None) -> None:
         super().__init__()
-        halvings = _check(image_size, width, "model.discriminator")
-        if norm not in D_NORMS:
-            raise ConfigError(f"model.discriminator.norm={norm!r} is not one of: {', '.join(D_NORMS)} (the seed: batch).")
-        self.pack = check_pack(pack)
-        if self.pack > 1 and num_classes is not None:
-            raise ConfigError(
-                f"model.pack={pack} with a conditional DCGAN: the projection scores each image with its own label, "
-                "a pack has several; use model.pack=1 for model.conditional=true."
-            )
+        checks.dcgan_discriminator(image_size=image_size, width=width, norm=norm, pack=pack, num_classes=num_classes)
+        halvings = checks.dcgan_halvings(image_size, width, "model.discriminator")
+        self.pack = int(pack)
         layers: list[nn.Module] = []
         n_in = channels * self.pack
         for i in range(halvings):  # each halves the size: 128 -> 64 -> ... -> 4
@@ -166,8 +144,7 @@ def _embedding(num_classes: int | None, dim: int) -> nn.Embedding | None:
     """(B,) labels -> (B, dim) learned vectors; None for an unconditional network."""
     if num_classes is None:
         return None
-    if int(num_classes) < 2:
-        raise ConfigError(f"model.num_classes={num_classes}: a conditional network needs 2 or more classes.")
+    checks.class_count(num_classes)
     return nn.Embedding(int(num_classes), dim)
 
 

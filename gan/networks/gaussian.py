@@ -7,9 +7,8 @@ through a preprocess; that is how the seed lets D see the distribution rather th
 import torch
 from torch import nn
 
-from gan.errors import ConfigError
-from gan.networks import with_spectral_norm
-from gan.networks.packing import check_pack, pack_samples
+from gan.networks import checks, with_spectral_norm
+from gan.networks.packing import pack_samples
 
 ACTIVATIONS = {"tanh": nn.Tanh, "sigmoid": nn.Sigmoid, "relu": nn.ReLU, "leaky_relu": lambda: nn.LeakyReLU(0.2), "elu": nn.ELU}
 
@@ -50,8 +49,7 @@ PREPROCESS = {
 
 
 def _activation(name: str, key: str) -> nn.Module:
-    if name not in ACTIVATIONS:
-        raise ConfigError(f"{key}={name!r} is not one of: {', '.join(ACTIVATIONS)}.")
+    checks.one_of(name, checks.ACTIVATIONS, key)
     return ACTIVATIONS[name]()
 
 
@@ -73,6 +71,7 @@ class GaussianGenerator(nn.Module):
 
     def __init__(self, noise_dim: int = 1, hidden_sizes: list[int] = (5, 5), activation: str = "tanh") -> None:
         super().__init__()
+        checks.gaussian_generator(hidden_sizes=hidden_sizes, activation=activation)
         self.net = _mlp([noise_dim, *hidden_sizes, 1], activation, "model.generator.activation")
 
     def forward(self, noise: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
@@ -99,12 +98,8 @@ class GaussianDiscriminator(nn.Module):
         pack: int = 1,
     ) -> None:
         super().__init__()
-        self.pack = check_pack(pack)
-        if preprocess not in PREPROCESS:
-            raise ConfigError(
-                f"model.discriminator.preprocess={preprocess!r} is not one of: {', '.join(PREPROCESS)}. "
-                "Pick one, e.g. model.discriminator.preprocess=moments."
-            )
+        checks.gaussian_discriminator(preprocess=preprocess, hidden_sizes=hidden_sizes, activation=activation, pack=pack)
+        self.pack = int(pack)
         self.preprocess, input_width = PREPROCESS[preprocess]
         width = self.pack * input_width(sample_size)  # packing joins the features of `pack` sets
         self.net = _mlp([width, *hidden_sizes, 1], activation, "model.discriminator.activation")

@@ -13,16 +13,9 @@ here tanh, as the project's images are in [-1, 1]. LeakyReLU's slope is 0.1, as 
 import torch
 from torch import nn
 
-from gan.errors import ConfigError
+from gan.networks.checks import infogan_quarter
 
 SLOPE = 0.1
-
-
-def _quarter(image_size: int, key: str) -> int:
-    if int(image_size) % 4 or int(image_size) < 4:
-        raise ConfigError(f"{key}.image_size={image_size}: InfoGAN's networks halve the image twice; use a multiple "
-                          "of 4 such as MNIST's 28.")
-    return int(image_size) // 4
 
 
 class InfoGANGenerator(nn.Module):
@@ -31,7 +24,7 @@ class InfoGANGenerator(nn.Module):
     def __init__(self, latent_dim: int = 74, channels: int = 1, image_size: int = 28, width: int = 64,
                  hidden: int = 1024) -> None:
         super().__init__()
-        s = _quarter(image_size, "model.generator")
+        s = infogan_quarter(image_size, "model.generator")
         self.start = (2 * width, s, s)  # (128, 7, 7) on MNIST
         self.fc = nn.Sequential(
             nn.Linear(latent_dim, hidden), nn.BatchNorm1d(hidden), nn.ReLU(True),
@@ -53,7 +46,7 @@ class InfoGANDiscriminator(nn.Module):
     def __init__(self, channels: int = 1, image_size: int = 28, width: int = 64, hidden: int = 1024,
                  q_hidden: int = 128, categorical: int = 10, continuous: int = 2) -> None:
         super().__init__()
-        s = _quarter(image_size, "model.discriminator")
+        s = infogan_quarter(image_size, "model.discriminator")
         self.body = nn.Sequential(
             nn.Conv2d(channels, width, 4, 2, 1), nn.LeakyReLU(SLOPE, True),  # 28 -> 14, no BN on the input layer
             nn.Conv2d(width, 2 * width, 4, 2, 1), nn.BatchNorm2d(2 * width), nn.LeakyReLU(SLOPE, True),  # 14 -> 7

@@ -15,17 +15,15 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from gan.errors import ConfigError
-from gan.networks import with_spectral_norm
-from gan.networks.packing import check_pack, pack_samples
+from gan.networks import checks, with_spectral_norm
+from gan.networks.packing import pack_samples
 
 
 def _label_embedding(num_classes: int | None) -> nn.Embedding | None:
     """(B,) labels -> (B, num_classes) learned codes; None for an unconditional network."""
     if num_classes is None:
         return None
-    if int(num_classes) < 2:
-        raise ConfigError(f"model.num_classes={num_classes}: a conditional network needs 2 or more classes.")
+    checks.class_count(num_classes)
     return nn.Embedding(int(num_classes), int(num_classes))
 
 
@@ -36,13 +34,6 @@ def _join(inputs: torch.Tensor, embed: nn.Embedding | None, c: torch.Tensor | No
     if c is None:
         raise ValueError("this network is conditional: call it with labels, net(x, c)")
     return torch.cat([inputs, embed(c.long())], dim=1)
-
-
-def _check_sizes(key: str, sizes: Sequence[int]) -> list[int]:
-    sizes = [int(s) for s in sizes]
-    if not sizes or min(sizes) < 1:
-        raise ConfigError(f"{key}={sizes}: give one or more positive layer widths, e.g. [1024, 512, 256].")
-    return sizes
 
 
 class MLPDiscriminator(nn.Module):
@@ -63,12 +54,11 @@ class MLPDiscriminator(nn.Module):
         num_classes: int | None = None,
     ) -> None:
         super().__init__()
-        self.pack = check_pack(pack)
-        if not 0.0 <= dropout < 1.0:
-            raise ConfigError(f"model.discriminator.dropout={dropout}: use a value in [0, 1), e.g. 0.3 as the seed.")
+        checks.mlp_discriminator(hidden_sizes=hidden_sizes, dropout=dropout, pack=pack, num_classes=num_classes)
+        self.pack = int(pack)
         extra = int(num_classes) if num_classes is not None else 0  # each sample's label code, joined before packing
         widths = [self.pack * (channels * image_size * image_size + extra),
-                  *_check_sizes("model.discriminator.hidden_sizes", hidden_sizes)]
+                  *map(int, hidden_sizes)]
         layers: list[nn.Module] = []
         for n_in, n_out in zip(widths[:-1], widths[1:]):
             layers += [nn.Linear(n_in, n_out), nn.LeakyReLU(negative_slope), nn.Dropout(dropout)]
@@ -95,11 +85,10 @@ class MLPGenerator(nn.Module):
         num_classes: int | None = None,
     ) -> None:
         super().__init__()
-        if int(latent_dim) < 1:
-            raise ConfigError(f"model.generator.latent_dim={latent_dim}: must be a positive integer, e.g. 100.")
+        checks.mlp_generator(latent_dim=latent_dim, hidden_sizes=hidden_sizes, num_classes=num_classes)
         self.image_shape = (channels, image_size, image_size)
         extra = int(num_classes) if num_classes is not None else 0
-        widths = [latent_dim + extra, *_check_sizes("model.generator.hidden_sizes", hidden_sizes)]
+        widths = [latent_dim + extra, *map(int, hidden_sizes)]
         layers: list[nn.Module] = []
         for n_in, n_out in zip(widths[:-1], widths[1:]):
             layers += [nn.Linear(n_in, n_out), nn.LeakyReLU(negative_slope)]

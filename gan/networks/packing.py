@@ -14,12 +14,6 @@ import torch
 from gan.errors import ConfigError
 
 
-def check_pack(pack: int) -> int:
-    if int(pack) < 1:
-        raise ConfigError(f"model.pack={pack}: the number of samples D judges together must be 1 or more.")
-    return int(pack)
-
-
 def pack_samples(x: torch.Tensor, pack: int) -> torch.Tensor:
     """(B, C, ...) -> (B/pack, pack*C, ...): every `pack` consecutive samples joined along axis 1."""
     if pack == 1:

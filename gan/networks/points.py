@@ -5,8 +5,8 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from gan.errors import ConfigError
-from gan.networks.packing import check_pack, pack_samples
+from gan.networks import checks
+from gan.networks.packing import pack_samples
 
 
 def _mlp(widths: Sequence[int], negative_slope: float) -> nn.Sequential:
@@ -23,6 +23,7 @@ class PointGenerator(nn.Module):
 
     def __init__(self, latent_dim: int = 2, dim: int = 2, hidden_sizes: Sequence[int] = (128, 128, 128)) -> None:
         super().__init__()
+        checks.point_generator(hidden_sizes=hidden_sizes)
         self.net = _mlp([latent_dim, *hidden_sizes, dim], negative_slope=0.0)
 
     def forward(self, noise: torch.Tensor) -> torch.Tensor:
@@ -38,9 +39,8 @@ class PointDiscriminator(nn.Module):
     def __init__(self, dim: int = 2, hidden_sizes: Sequence[int] = (128, 128), pack: int = 1,
                  negative_slope: float = 0.2, input_scale: float = 1.0) -> None:
         super().__init__()
-        if not input_scale > 0:
-            raise ConfigError(f"model.discriminator.input_scale={input_scale}: must be positive (the data's radius).")
-        self.pack = check_pack(pack)
+        checks.point_discriminator(hidden_sizes=hidden_sizes, pack=pack, input_scale=input_scale)
+        self.pack = int(pack)
         self.input_scale = float(input_scale)
         self.net = _mlp([dim * self.pack, *hidden_sizes, 1], negative_slope)
 
