@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
+from hydra.errors import InstantiationException
 import torch
 from torchvision import datasets, transforms
 
@@ -236,6 +237,21 @@ def test_best_experiment_runs_on_fashion_mnist(make_cfg, tmp_path, fashion_dir):
 def _finite_hinge(metrics: dict) -> bool:
     """The hinge loss logs D's mean scores, not probabilities D(x), D(G(z))."""
     return all(math.isfinite(metrics[f"train/{k}"]) for k in ("d_loss", "g_loss", "score_real", "score_fake"))
+
+
+def test_image_lr_decay_reaches_the_optimizers(make_cfg, tmp_path):
+    """model.lr_decay_start on an image GAN: 4 steps, decay from half way, the last at (4 - 3) / 2 of each rate."""
+    data = random_mnist(tmp_path / "data", n_train=64, n_test=32)
+    cfg = make_cfg("experiment=mnist_best", "logger=none", "trainer.max_steps=4", "model.lr_decay_start=0.5",
+                   "model.g_lr=1e-3", "model.d_lr=2e-3", "data.batch_size=8", "model.eval_samples=32",
+                   "~callbacks.sample_quality", "model.monitor=null", data_dir=data)
+    train(cfg)
+    checkpoint = torch.load(tmp_path / "run" / "checkpoints" / "last.ckpt", weights_only=False)
+    rates = [group["lr"] for state in checkpoint["optimizer_states"] for group in state["param_groups"]]
+    assert rates == pytest.approx([1e-3, 5e-4])  # (D, G)
+    with pytest.raises(InstantiationException, match="model.lr_decay_start=1.0"):
+        train(make_cfg("experiment=mnist_best", "logger=none", "trainer.fast_dev_run=true", "model.lr_decay_start=1.0",
+                       data_dir=data))
 
 
 def test_ema_warmup_follows_tensorflows_rule():
