@@ -147,11 +147,13 @@ def quality_per_time(args) -> None:
 
 def clock_callback(args) -> list[str]:
     """The overrides that add gan.callbacks.budget.Progress to a run's callbacks: scored at the start, every `--every`
-    training CPU seconds and when the budget is spent (`data` stays a config, as sample_quality's)."""
+    training CPU seconds, and when the budget is spent or the recipe's own trainer.max_steps ends it first (`data`
+    stays a config, as sample_quality's)."""
     node = "+callbacks.quality_clock"
     return [f"{node}._target_=gan.callbacks.budget.Progress", f"{node}._recursive_=false", f"{node}.data=${{data}}",
             f"{node}.cache_dir=${{paths.cache_dir}}", f"{node}.seconds={args.cpu_seconds}", f"{node}.every={args.every}",
-            f"{node}.samples={args.curve_samples}", f"{node}.at_start=true", f"{node}.at_epoch_end=false"]  # fmt: skip
+            f"{node}.samples={args.curve_samples}", f"{node}.at_start=true", f"{node}.at_epoch_end=false",
+            f"{node}.at_end=true"]  # fmt: skip
 
 
 def save_grid(run_dir: Path, path: Path) -> None:

@@ -16,7 +16,8 @@ KEYS = ("class_accuracy", "intra_fid", "code_accuracy", "fid", "class_entropy", 
 
 class Progress(pl.Callback):
     """Stops training after `seconds` of training CPU time and scores the generator every `every` training CPU
-    seconds, when the budget is spent, before the first step (`at_start`) and at each epoch's end (`at_epoch_end`).
+    seconds, when the budget is spent, before the first step (`at_start`), at each epoch's end (`at_epoch_end`) and
+    when training ends on its own step or epoch limit before the budget (`at_end`).
 
     Both clocks, process CPU seconds (all threads) and wall seconds, count training only: the time spent scoring is
     taken off them. Each row (cpu_s, wall_s, steps, epochs, when, and the evaluator's figures) goes to `rows`, to
@@ -26,10 +27,12 @@ class Progress(pl.Callback):
     last = None  # the latest instance, for a script to read its rows after `train`
 
     def __init__(self, data, cache_dir: str, seconds: float, every: float | None = None, samples: int = 2000,
-                 path: str | None = None, before: float = 0.0, at_start: bool = False, at_epoch_end: bool = True) -> None:
+                 path: str | None = None, before: float = 0.0, at_start: bool = False, at_epoch_end: bool = True,
+                 at_end: bool = False) -> None:
         """`before`: training CPU seconds a resumed run (ckpt_path=) had already had, added to what is reported."""
         self.data, self.cache_dir, self.seconds, self.every, self.samples = data, cache_dir, seconds, every, samples
         self.path, self.before, self.at_start, self.at_epoch_end = path and Path(path), before, at_start, at_epoch_end
+        self.at_end = at_end
         self.rows: list[dict] = []
         Progress.last = self
 
@@ -53,10 +56,16 @@ class Progress(pl.Callback):
             trainer.should_stop = used >= self.seconds
             self.score(trainer, pl_module, "budget" if trainer.should_stop else "interval")
 
+    def _scored_here(self, pl_module) -> bool:
+        return bool(self.rows) and self.rows[-1]["steps"] == pl_module.training_steps_done
+
     def on_train_epoch_end(self, trainer, pl_module) -> None:
-        scored_here = self.rows and self.rows[-1]["steps"] == pl_module.training_steps_done
-        if self.at_epoch_end and not scored_here:
+        if self.at_epoch_end and not self._scored_here(pl_module):
             self.score(trainer, pl_module, "epoch end")
+
+    def on_train_end(self, trainer, pl_module) -> None:
+        if self.at_end and not self._scored_here(pl_module):
+            self.score(trainer, pl_module, "end")
 
     def score(self, trainer, pl_module, when: str) -> None:
         cpu, wall = time.process_time(), time.perf_counter()
