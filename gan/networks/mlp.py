@@ -6,7 +6,8 @@ The seed ends D with a sigmoid for `BCELoss`; here D returns the logit and the s
 loss (`gan.losses`), the same function computed stably. Image shapes come from the data config.
 
 With `num_classes`, both become Mirza & Osindero's (2014) conditional MLPs: a learned label embedding of
-`num_classes` numbers is joined to z in G and to the flattened image in D (their one-hot y, made trainable).
+`embed_dim` numbers (default `num_classes`: their one-hot y, made trainable) is joined to z in G and to the
+flattened image in D.
 Without it, nothing is added: the unconditional networks are built (and initialised) exactly as before.
 """
 
@@ -20,13 +21,16 @@ from gan.networks import with_spectral_norm
 from gan.networks.packing import check_pack, pack_samples
 
 
-def _label_embedding(num_classes: int | None) -> nn.Embedding | None:
-    """(B,) labels -> (B, num_classes) learned codes; None for an unconditional network."""
+def _label_embedding(num_classes: int | None, embed_dim: int | None, key: str) -> nn.Embedding | None:
+    """(B,) labels -> (B, embed_dim) learned codes (embed_dim None: num_classes numbers, the size of the paper's
+    one-hot y); None for an unconditional network."""
     if num_classes is None:
         return None
     if int(num_classes) < 2:
         raise ConfigError(f"model.num_classes={num_classes}: a conditional network needs 2 or more classes.")
-    return nn.Embedding(int(num_classes), int(num_classes))
+    if embed_dim is not None and int(embed_dim) < 1:
+        raise ConfigError(f"{key}.embed_dim={embed_dim}: the label code needs 1 or more numbers, e.g. 10.")
+    return nn.Embedding(int(num_classes), int(embed_dim if embed_dim is not None else num_classes))
 
 
 def _join(inputs: torch.Tensor, embed: nn.Embedding | None, c: torch.Tensor | None) -> torch.Tensor:
@@ -61,12 +65,14 @@ class MLPDiscriminator(nn.Module):
         spectral_norm: bool = False,
         pack: int = 1,
         num_classes: int | None = None,
+        embed_dim: int | None = None,
     ) -> None:
         super().__init__()
         self.pack = check_pack(pack)
         if not 0.0 <= dropout < 1.0:
             raise ConfigError(f"model.discriminator.dropout={dropout}: use a value in [0, 1), e.g. 0.3 as the seed.")
-        extra = int(num_classes) if num_classes is not None else 0  # each sample's label code, joined before packing
+        # each sample's label code, joined before packing
+        extra = 0 if num_classes is None else int(embed_dim if embed_dim is not None else num_classes)
         widths = [self.pack * (channels * image_size * image_size + extra),
                   *_check_sizes("model.discriminator.hidden_sizes", hidden_sizes)]
         layers: list[nn.Module] = []
@@ -74,7 +80,8 @@ class MLPDiscriminator(nn.Module):
             layers += [nn.Linear(n_in, n_out), nn.LeakyReLU(negative_slope), nn.Dropout(dropout)]
         layers.append(nn.Linear(widths[-1], 1))
         self.net = with_spectral_norm(nn.Sequential(*layers)) if spectral_norm else nn.Sequential(*layers)
-        self.embed = _label_embedding(num_classes)  # created last: the unconditional init draws are unchanged
+        # created last: the unconditional init draws are unchanged
+        self.embed = _label_embedding(num_classes, embed_dim, "model.discriminator")
 
     def forward(self, images: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
         """`c`: (B,) labels, used when the D is conditional (`num_classes`) and ignored otherwise."""
@@ -93,19 +100,20 @@ class MLPGenerator(nn.Module):
         hidden_sizes: Sequence[int] = (256, 512, 1024),
         negative_slope: float = 0.2,
         num_classes: int | None = None,
+        embed_dim: int | None = None,
     ) -> None:
         super().__init__()
         if int(latent_dim) < 1:
             raise ConfigError(f"model.generator.latent_dim={latent_dim}: must be a positive integer, e.g. 100.")
         self.image_shape = (channels, image_size, image_size)
-        extra = int(num_classes) if num_classes is not None else 0
+        extra = 0 if num_classes is None else int(embed_dim if embed_dim is not None else num_classes)
         widths = [latent_dim + extra, *_check_sizes("model.generator.hidden_sizes", hidden_sizes)]
         layers: list[nn.Module] = []
         for n_in, n_out in zip(widths[:-1], widths[1:]):
             layers += [nn.Linear(n_in, n_out), nn.LeakyReLU(negative_slope)]
         layers += [nn.Linear(widths[-1], channels * image_size * image_size), nn.Tanh()]
         self.net = nn.Sequential(*layers)
-        self.embed = _label_embedding(num_classes)
+        self.embed = _label_embedding(num_classes, embed_dim, "model.generator")
 
     def forward(self, noise: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
         """`c`: (B,) labels, used when the G is conditional (`num_classes`) and ignored otherwise."""
