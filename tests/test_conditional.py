@@ -58,6 +58,20 @@ def test_conditional_networks_use_the_label_and_only_the_label():
         g(z)
 
 
+def test_label_code_size_is_embed_dim():
+    """`embed_dim` numbers per label are joined to z in G and to the flattened image in D; a bad size says so."""
+    g = MLPGenerator(latent_dim=4, channels=1, image_size=28, hidden_sizes=[8], num_classes=10, embed_dim=50)
+    d = MLPDiscriminator(channels=1, image_size=28, hidden_sizes=[8], num_classes=10, embed_dim=50)
+    assert g.embed.weight.shape == d.embed.weight.shape == (10, 50)
+    assert g.net[0].in_features == 4 + 50 and d.net[0].in_features == 784 + 50
+    assert g(torch.randn(3, 4), torch.tensor([0, 1, 2])).shape == (3, 1, 28, 28)
+    assert d(torch.rand(3, 1, 28, 28), torch.tensor([0, 1, 2])).shape == (3,)
+    assert MLPGenerator(latent_dim=4, channels=1, image_size=28, hidden_sizes=[8], num_classes=10).embed.weight.shape \
+        == (10, 10)  # default: num_classes numbers, the paper's one-hot size
+    with pytest.raises(ConfigError, match="model.discriminator.embed_dim=0"):
+        MLPDiscriminator(channels=1, image_size=28, hidden_sizes=[8], num_classes=10, embed_dim=0)
+
+
 def test_unconditional_networks_are_built_as_before():
     """num_classes=None adds no parameter and draws nothing more at init: the seed recipes stay bit-identical."""
     torch.manual_seed(0)
