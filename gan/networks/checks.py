@@ -98,20 +98,27 @@ def gaussian_discriminator(preprocess=None, hidden_sizes=None, activation=None, 
     one_of(activation, ACTIVATIONS, "model.discriminator.activation")
 
 
-def mlp_generator(latent_dim=None, hidden_sizes=None, num_classes=None, **_) -> None:
+def label_code(embed_dim: int | None, key: str) -> None:
+    if embed_dim is not None and int(embed_dim) < 1:
+        raise ConfigError(f"{key}.embed_dim={embed_dim}: the label code needs 1 or more numbers, e.g. 10.")
+
+
+def mlp_generator(latent_dim=None, hidden_sizes=None, num_classes=None, embed_dim=None, **_) -> None:
     if latent_dim is not None and int(latent_dim) < 1:
         raise ConfigError(f"model.generator.latent_dim={latent_dim}: must be a positive integer, e.g. 100.")
     layer_sizes("model.generator.hidden_sizes", hidden_sizes)
     class_count(num_classes)
+    label_code(embed_dim, "model.generator")
 
 
-def mlp_discriminator(hidden_sizes=None, dropout=None, pack=None, num_classes=None, **_) -> None:
+def mlp_discriminator(hidden_sizes=None, dropout=None, pack=None, num_classes=None, embed_dim=None, **_) -> None:
     if pack is not None:
         pack_size(pack)
     if dropout is not None and not 0.0 <= dropout < 1.0:
         raise ConfigError(f"model.discriminator.dropout={dropout}: use a value in [0, 1), e.g. 0.3 as the seed.")
     layer_sizes("model.discriminator.hidden_sizes", hidden_sizes)
     class_count(num_classes)
+    label_code(embed_dim, "model.discriminator")
 
 
 def infogan_generator(image_size=None, **_) -> None:

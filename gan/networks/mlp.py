@@ -6,7 +6,8 @@ The seed ends D with a sigmoid for `BCELoss`; here D returns the logit and the s
 loss (`gan.losses`), the same function computed stably. Image shapes come from the data config.
 
 With `num_classes`, both become Mirza & Osindero's (2014) conditional MLPs: a learned label embedding of
-`num_classes` numbers is joined to z in G and to the flattened image in D (their one-hot y, made trainable).
+`embed_dim` numbers (default `num_classes`: their one-hot y, made trainable) is joined to z in G and to the
+flattened image in D.
 Without it, nothing is added: the unconditional networks are built (and initialised) exactly as before.
 """
 
@@ -19,12 +20,13 @@ from gan.networks import checks, with_spectral_norm
 from gan.networks.packing import pack_samples
 
 
-def _label_embedding(num_classes: int | None) -> nn.Embedding | None:
-    """(B,) labels -> (B, num_classes) learned codes; None for an unconditional network."""
+def _label_embedding(num_classes: int | None, embed_dim: int | None) -> nn.Embedding | None:
+    """(B,) labels -> (B, embed_dim) learned codes (embed_dim None: num_classes numbers, the size of the paper's
+    one-hot y); None for an unconditional network."""
     if num_classes is None:
         return None
     checks.class_count(num_classes)
-    return nn.Embedding(int(num_classes), int(num_classes))
+    return nn.Embedding(int(num_classes), int(embed_dim if embed_dim is not None else num_classes))
 
 
 def _join(inputs: torch.Tensor, embed: nn.Embedding | None, c: torch.Tensor | None) -> torch.Tensor:
@@ -52,11 +54,14 @@ class MLPDiscriminator(nn.Module):
         spectral_norm: bool = False,
         pack: int = 1,
         num_classes: int | None = None,
+        embed_dim: int | None = None,
     ) -> None:
         super().__init__()
-        checks.mlp_discriminator(hidden_sizes=hidden_sizes, dropout=dropout, pack=pack, num_classes=num_classes)
+        checks.mlp_discriminator(hidden_sizes=hidden_sizes, dropout=dropout, pack=pack, num_classes=num_classes,
+                                 embed_dim=embed_dim)
         self.pack = int(pack)
-        extra = int(num_classes) if num_classes is not None else 0  # each sample's label code, joined before packing
+        # each sample's label code, joined before packing
+        extra = 0 if num_classes is None else int(embed_dim if embed_dim is not None else num_classes)
         widths = [self.pack * (channels * image_size * image_size + extra),
                   *map(int, hidden_sizes)]
         layers: list[nn.Module] = []
@@ -64,7 +69,8 @@ class MLPDiscriminator(nn.Module):
             layers += [nn.Linear(n_in, n_out), nn.LeakyReLU(negative_slope), nn.Dropout(dropout)]
         layers.append(nn.Linear(widths[-1], 1))
         self.net = with_spectral_norm(nn.Sequential(*layers)) if spectral_norm else nn.Sequential(*layers)
-        self.embed = _label_embedding(num_classes)  # created last: the unconditional init draws are unchanged
+        # created last: the unconditional init draws are unchanged
+        self.embed = _label_embedding(num_classes, embed_dim)
 
     def forward(self, images: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
         """`c`: (B,) labels, used when the D is conditional (`num_classes`) and ignored otherwise."""
@@ -83,18 +89,20 @@ class MLPGenerator(nn.Module):
         hidden_sizes: Sequence[int] = (256, 512, 1024),
         negative_slope: float = 0.2,
         num_classes: int | None = None,
+        embed_dim: int | None = None,
     ) -> None:
         super().__init__()
-        checks.mlp_generator(latent_dim=latent_dim, hidden_sizes=hidden_sizes, num_classes=num_classes)
+        checks.mlp_generator(latent_dim=latent_dim, hidden_sizes=hidden_sizes, num_classes=num_classes,
+                             embed_dim=embed_dim)
         self.image_shape = (channels, image_size, image_size)
-        extra = int(num_classes) if num_classes is not None else 0
+        extra = 0 if num_classes is None else int(embed_dim if embed_dim is not None else num_classes)
         widths = [latent_dim + extra, *map(int, hidden_sizes)]
         layers: list[nn.Module] = []
         for n_in, n_out in zip(widths[:-1], widths[1:]):
             layers += [nn.Linear(n_in, n_out), nn.LeakyReLU(negative_slope)]
         layers += [nn.Linear(widths[-1], channels * image_size * image_size), nn.Tanh()]
         self.net = nn.Sequential(*layers)
-        self.embed = _label_embedding(num_classes)
+        self.embed = _label_embedding(num_classes, embed_dim)
 
     def forward(self, noise: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
         """`c`: (B,) labels, used when the G is conditional (`num_classes`) and ignored otherwise."""
