@@ -39,7 +39,8 @@ def write_samples(model: MixtureGAN, n: int, out: Path, seed: int) -> list[Path]
 
 
 class MixtureMonitor(pl.Callback):
-    """Logs a scatter figure at each validation (TensorBoard only) and writes `scatter.png` at the end."""
+    """Logs a scatter figure at each validation (TensorBoard only) and writes `scatter.png` at the end, and
+    `scatter_raw.png` of G's own draws beside it when the run keeps its points by rejection sampling."""
 
     def __init__(self, figure_every_n_epochs: int = 1, final_png: str = "scatter.png") -> None:
         self.figure_every_n_epochs = figure_every_n_epochs
@@ -60,7 +61,13 @@ class MixtureMonitor(pl.Callback):
     def on_fit_end(self, trainer: pl.Trainer, pl_module) -> None:
         if pl_module.sample_kind != "points" or not self.final_png:
             return
-        points = pl_module.draw(pl_module.hparams.eval_samples, seed=0)
-        figure = scatter_figure(points, pl_module.centres, f"{len(points)} samples at the end of training")
-        figure.savefig(Path(trainer.default_root_dir) / self.final_png, dpi=100)
+        n, out = pl_module.hparams.eval_samples, Path(trainer.default_root_dir)
+        figure = scatter_figure(pl_module.draw(n, seed=0), pl_module.centres, f"{n} samples at the end of training"
+                                + (" (rejection sampling)" if pl_module.rejecting else ""))
+        figure.savefig(out / self.final_png, dpi=100)
         plt.close(figure)
+        if pl_module.rejecting:  # what G draws itself, beside what the run keeps
+            figure = scatter_figure(pl_module.draw(n, seed=0, raw=True), pl_module.centres,
+                                    f"{n} raw generator samples at the end of training")
+            figure.savefig(out / Path(self.final_png).with_stem(Path(self.final_png).stem + "_raw"), dpi=100)
+            plt.close(figure)
