@@ -97,7 +97,7 @@ def test_short_run_logs_metrics_writes_scatter_and_samples(make_cfg, tmp_path):
     assert {"val/modes", "val/high_quality", "val/reverse_kl"} <= set(metrics)
     written = sample(run, n=50, out=tmp_path / "sampled")
     lines = (tmp_path / "sampled" / "samples.csv").read_text().splitlines()
-    assert lines[0] == "x,y" and len(lines) == 51 and {p.name for p in written} == {"samples.csv", "scatter.png"}
+    assert lines[0] == "x,y" and len(lines) == 51 and {p.name for p in written} == {"samples.csv", "scatter.png", "scatter_raw.png"}
 
 
 def test_packing_composes_with_the_image_discriminators():
@@ -228,4 +228,4 @@ def test_drs_run_reports_raw_figures_and_sample_draws_what_was_measured(make_cfg
     rows = (tmp_path / "sampled" / "samples.csv").read_text().splitlines()[1:]
     drawn = model.draw(40, seed=3).double()
     assert torch.allclose(torch.tensor([[float(v) for v in r.split(",")] for r in rows], dtype=torch.float64),
-                          drawn, atol=1e-6) and len(written) == 2
+                          drawn, atol=1e-6) and len(written) == 3

@@ -27,15 +27,25 @@ def scatter_figure(points: torch.Tensor, centres: torch.Tensor, title: str) -> p
     return fig
 
 
+def write_scatters(model: MixtureGAN, n: int, seed: int, png: Path, when: str) -> list[Path]:
+    """`png` of n points as the run draws them and, when it keeps them by rejection sampling, `<png>_raw.png` of
+    G's own n draws beside it; the points of `model.draw(n, seed)`."""
+    pngs = [(png, model.draw(n, seed=seed), f"{n} samples {when}" + (", DRS" if model.rejecting else ""))]
+    if model.rejecting:
+        pngs.append((png.with_stem(png.stem + "_raw"), model.draw(n, seed=seed, raw=True), f"{n} samples {when}, raw G"))
+    for path, points, title in pngs:
+        figure = scatter_figure(points, model.centres, title)
+        figure.savefig(path, dpi=100)
+        plt.close(figure)
+    return [path for path, _, _ in pngs]
+
+
 def write_samples(model: MixtureGAN, n: int, out: Path, seed: int) -> list[Path]:
-    """`samples.csv` (columns x, y) and `scatter.png` of n generated points; used by `gan.sample`."""
+    """`samples.csv` (columns x, y) of n generated points and their scatter figure(s); used by `gan.sample`."""
     points = model.draw(n, seed=seed).double().cpu()
     csv = out / "samples.csv"
     csv.write_text("x,y\n" + "".join(f"{x:.8g},{y:.8g}\n" for x, y in points.tolist()))
-    figure = scatter_figure(points, model.centres, f"{n} samples from the generator")
-    figure.savefig(out / "scatter.png", dpi=100)
-    plt.close(figure)
-    return [csv, out / "scatter.png"]
+    return [csv, *write_scatters(model, n, seed, out / "scatter.png", "from the generator")]
 
 
 class MixtureMonitor(pl.Callback):
@@ -61,13 +71,5 @@ class MixtureMonitor(pl.Callback):
     def on_fit_end(self, trainer: pl.Trainer, pl_module) -> None:
         if pl_module.sample_kind != "points" or not self.final_png:
             return
-        n, out = pl_module.hparams.eval_samples, Path(trainer.default_root_dir)
-        figure = scatter_figure(pl_module.draw(n, seed=0), pl_module.centres, f"{n} samples at the end of training"
-                                + (" (rejection sampling)" if pl_module.rejecting else ""))
-        figure.savefig(out / self.final_png, dpi=100)
-        plt.close(figure)
-        if pl_module.rejecting:  # what G draws itself, beside what the run keeps
-            figure = scatter_figure(pl_module.draw(n, seed=0, raw=True), pl_module.centres,
-                                    f"{n} raw generator samples at the end of training")
-            figure.savefig(out / Path(self.final_png).with_stem(Path(self.final_png).stem + "_raw"), dpi=100)
-            plt.close(figure)
+        write_scatters(pl_module, pl_module.hparams.eval_samples, 0, Path(trainer.default_root_dir) / self.final_png,
+                       "at the end of training")
