@@ -90,7 +90,8 @@ def test_fast_dev_run(make_cfg, tmp_path, overrides):
 
 
 def test_short_run_logs_metrics_writes_scatter_and_samples(make_cfg, tmp_path):
-    cfg = make_cfg("model=mixture", "data=grid", "trainer.max_epochs=1", "data.steps_per_epoch=20", "model.pack=2")
+    cfg = make_cfg("model=mixture", "data=grid", "trainer.max_epochs=1", "data.steps_per_epoch=20", "model.pack=2",
+                   "model.drs_steps=50")
     metrics = train(cfg)
     run = tmp_path / "run"
     assert (run / "scatter.png").is_file() and (run / "scatter_raw.png").is_file() and list(run.glob("events.out.tfevents.*"))
