@@ -32,7 +32,8 @@ def write_scatters(model: MixtureGAN, n: int, seed: int, png: Path, when: str) -
     G's own n draws beside it; the points of `model.draw(n, seed)`."""
     pngs = [(png, model.draw(n, seed=seed), f"{n} samples {when}" + (", DRS" if model.rejecting else ""))]
     if model.rejecting:
-        pngs.append((png.with_stem(png.stem + "_raw"), model.draw(n, seed=seed, raw=True), f"{n} samples {when}, raw G"))
+        raw = model.draw(n, seed=seed, raw=True)
+        pngs.append((png.with_stem(png.stem + "_raw"), raw, f"{n} samples {when}, raw G"))
     for path, points, title in pngs:
         figure = scatter_figure(points, model.centres, title)
         figure.savefig(path, dpi=100)

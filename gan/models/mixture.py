@@ -30,7 +30,8 @@ class MixtureGAN(GAN):
     def __init__(self, *args, layout: str, size: int, radius: float, sigma: float, eval_samples: int = 2500,
                  lr_decay_start: float | None = None, pack: int = 1, sampling: str = "raw", drs_steps: int = 2000,
                  drs_batch_size: int = 500, drs_lr: float = 1e-3, drs_hidden_sizes: tuple[int, ...] = (128, 128),
-                 drs_fourier: int = 128, drs_fourier_scale: float = 0.05, drs_quantile: float = 0.5, drs_margin: float = 2.0,
+                 drs_fourier: int = 128, drs_fourier_scale: float = 0.05, drs_quantile: float = 0.5,
+                 drs_margin: float = 2.0,
                  **kwargs) -> None:
         if sampling not in SAMPLINGS:
             raise ConfigError(f"model.sampling={sampling!r} is not one of: {', '.join(SAMPLINGS)}.")

@@ -11,7 +11,8 @@ With log M the largest logit seen on G's draws the kept points follow the critic
 exactly. Like Azadi et al.'s shift gamma, a lower log M trades that exactness for keeping more: we take the
 median logit less a margin (`model.drs_quantile`, `model.drs_margin`), so every draw the critic finds about as
 data-like as G's typical draw is kept, and draws e^margin times less data-like or worse (the strings in the
-gaps between modes, where real points are rare) are thinned in proportion. Azadi et al. fine-tune the GAN's own D; ours judges packs
+gaps between modes, where real points are rare) are thinned in proportion.
+Azadi et al. fine-tune the GAN's own D; ours judges packs
 of points, so a fresh point critic (`PointDiscriminator`, pack 1) is fitted to G's final samples instead.
 Kept draws can only come from where G puts mass: a mode G misses stays missed.
 """
