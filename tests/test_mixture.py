@@ -90,14 +90,17 @@ def test_fast_dev_run(make_cfg, tmp_path, overrides):
 
 
 def test_short_run_logs_metrics_writes_scatter_and_samples(make_cfg, tmp_path):
-    cfg = make_cfg("model=mixture", "data=grid", "trainer.max_epochs=1", "data.steps_per_epoch=20", "model.pack=2")
+    cfg = make_cfg("model=mixture", "data=grid", "trainer.max_epochs=1", "data.steps_per_epoch=20", "model.pack=2",
+                   "model.drs_steps=50")
     metrics = train(cfg)
     run = tmp_path / "run"
-    assert (run / "scatter.png").is_file() and list(run.glob("events.out.tfevents.*"))
+    assert (run / "scatter.png").is_file() and (run / "scatter_raw.png").is_file()  # the kept points and G's own
+    assert list(run.glob("events.out.tfevents.*"))
     assert {"val/modes", "val/high_quality", "val/reverse_kl"} <= set(metrics)
     written = sample(run, n=50, out=tmp_path / "sampled")
     lines = (tmp_path / "sampled" / "samples.csv").read_text().splitlines()
-    assert lines[0] == "x,y" and len(lines) == 51 and {p.name for p in written} == {"samples.csv", "scatter.png"}
+    assert lines[0] == "x,y" and len(lines) == 51
+    assert {p.name for p in written} == {"samples.csv", "scatter.png", "scatter_raw.png"}
 
 
 def test_packing_composes_with_the_image_discriminators():
@@ -150,3 +153,83 @@ def test_discriminator_judges_points_over_the_mixtures_radius(make_cfg):
         assert cfg.model.discriminator.input_scale == radius
         # Each of the d_steps D updates of a training step gets its own batch_size slice of real points.
         assert cfg.data.slices == cfg.model.d_steps
+
+
+# ---- discriminator rejection sampling (model.sampling=drs) ---------------------------------------------------
+def test_rejection_keeps_each_draw_with_probability_exp_logit_minus_ceiling():
+    from gan.models.rejection import RejectionSampler
+
+    sampler = RejectionSampler(lambda x: torch.where(x[:, 0] > 0, 0.0, math.log(0.25)))  # ratio 1 right, 1/4 left
+    sampler.ceiling.fill_(0.0)
+    sampler.fit_done.fill_(True)
+    generator = torch.Generator().manual_seed(0)
+    points, kept = sampler.sample(lambda m: torch.randn(m, 2, generator=generator), 20_000, generator)
+    assert points.shape == (20_000, 2)
+    assert kept == pytest.approx(0.5 * 1 + 0.5 * 0.25, abs=0.01)
+    assert (points[:, 0] > 0).double().mean().item() == pytest.approx(0.8, abs=0.01)  # 1 : 1/4 of an even split
+    sampler.ceiling.fill_(100.0)  # keeps nearly nothing: one clear error, not an endless loop
+    with pytest.raises(RuntimeError, match="rejects almost all"):
+        sampler.sample(lambda m: torch.randn(m, 2), 10, max_draws=50_000)
+
+
+def test_fitted_critic_drops_the_points_between_the_modes():
+    from gan.models.rejection import RejectionSampler
+    from gan.networks.points import PointDiscriminator
+
+    torch.manual_seed(0)
+    centres, sigma = mixture_centres("ring", 8, 1.0), 0.01
+
+    def fake(n: int) -> torch.Tensor:  # a G with a quarter of its draws spread over the square between the modes
+        spread = torch.rand(n, 2) * 2.4 - 1.2
+        return torch.where(torch.rand(n, 1) < 0.25, spread, sample_mixture(centres, sigma, n))
+
+    critic = PointDiscriminator(2, [64, 64], pack=1, input_scale=sigma, fourier=64, fourier_scale=0.05)
+    sampler = RejectionSampler(critic)
+    sampler.fit(lambda n: sample_mixture(centres, sigma, n), fake, steps=300, batch_size=500, lr=3e-3, quantile=0.5,
+                margin=2.0)
+    raw = mixture_report(fake(2500), centres, sigma)
+    points, kept = sampler.sample(fake, 2500)
+    report = mixture_report(points, centres, sigma)
+    assert raw["high_quality"] < 0.8 and report["high_quality"] > 0.95, (raw, report)
+    assert report["modes"] == 8 and 0.3 < kept < 1
+
+
+def test_fourier_features_of_the_point_discriminator():
+    d = PointDiscriminator(dim=2, hidden_sizes=[8], pack=2, fourier=16, fourier_scale=0.5)
+    assert d.net[0].in_features == 2 * 2 * 16 and d(torch.randn(6, 2)).shape == (3,)
+    assert "features.frequencies" in d.state_dict()  # the same features after loading a checkpoint
+    with pytest.raises(ConfigError, match="fourier_scale=0"):
+        PointDiscriminator(fourier=4, fourier_scale=0)
+
+
+@pytest.mark.parametrize("override, message", [("model.sampling=best", "model.sampling='best'"),
+                                               ("model.drs_quantile=0", "model.drs_quantile=0, model.drs_margin=2.0"),
+                                               ("model.drs_steps=0", "model.drs_steps=0")])
+def test_bad_sampling_settings_get_one_clear_error(make_cfg, override, message):
+    from hydra.errors import InstantiationException
+    from hydra.utils import instantiate
+
+    with pytest.raises(InstantiationException) as error:  # gan.run prints its cause as one line
+        instantiate(make_cfg("model=mixture", "data=ring", override).model)
+    assert isinstance(error.value.__cause__, ConfigError) and message in str(error.value.__cause__)
+
+
+def test_drs_run_reports_raw_figures_and_sample_draws_what_was_measured(make_cfg, tmp_path):
+    from gan.checkpoint import load_model
+
+    cfg = make_cfg("model=mixture", "data=ring", "model.sampling=drs", "model.drs_steps=20", "trainer.max_epochs=1",
+                   "data.steps_per_epoch=10", "logger=none")
+    train(cfg)
+    saved = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    for key in ("modes", "high_quality", "reverse_kl", "modes_raw", "high_quality_raw", "reverse_kl_raw"):
+        assert np.isfinite(saved[key]), key
+    assert 0 < saved["drs_acceptance"] <= 1
+    model, _ = load_model(tmp_path / "run")
+    assert model.rejecting  # the fitted critic came back with the checkpoint
+    assert model.evaluate() == pytest.approx({k: saved[k] for k in model.evaluate()})
+    assert not torch.equal(model.draw(100, seed=3), model.draw(100, seed=3, raw=True))
+    written = sample(tmp_path / "run", n=40, out=tmp_path / "sampled", seed=3)
+    rows = (tmp_path / "sampled" / "samples.csv").read_text().splitlines()[1:]
+    drawn = model.draw(40, seed=3).double()
+    assert torch.allclose(torch.tensor([[float(v) for v in r.split(",")] for r in rows], dtype=torch.float64),
+                          drawn, atol=1e-6) and len(written) == 3

@@ -27,19 +27,31 @@ def scatter_figure(points: torch.Tensor, centres: torch.Tensor, title: str) -> p
     return fig
 
 
+def write_scatters(model: MixtureGAN, n: int, seed: int, png: Path, when: str) -> list[Path]:
+    """`png` of n points as the run draws them and, when it keeps them by rejection sampling, `<png>_raw.png` of
+    G's own n draws beside it; the points of `model.draw(n, seed)`."""
+    pngs = [(png, model.draw(n, seed=seed), f"{n} samples {when}" + (", DRS" if model.rejecting else ""))]
+    if model.rejecting:
+        raw = model.draw(n, seed=seed, raw=True)
+        pngs.append((png.with_stem(png.stem + "_raw"), raw, f"{n} samples {when}, raw G"))
+    for path, points, title in pngs:
+        figure = scatter_figure(points, model.centres, title)
+        figure.savefig(path, dpi=100)
+        plt.close(figure)
+    return [path for path, _, _ in pngs]
+
+
 def write_samples(model: MixtureGAN, n: int, out: Path, seed: int) -> list[Path]:
-    """`samples.csv` (columns x, y) and `scatter.png` of n generated points; used by `gan.sample`."""
+    """`samples.csv` (columns x, y) of n generated points and their scatter figure(s); used by `gan.sample`."""
     points = model.draw(n, seed=seed).double().cpu()
     csv = out / "samples.csv"
     csv.write_text("x,y\n" + "".join(f"{x:.8g},{y:.8g}\n" for x, y in points.tolist()))
-    figure = scatter_figure(points, model.centres, f"{n} samples from the generator")
-    figure.savefig(out / "scatter.png", dpi=100)
-    plt.close(figure)
-    return [csv, out / "scatter.png"]
+    return [csv, *write_scatters(model, n, seed, out / "scatter.png", "from the generator")]
 
 
 class MixtureMonitor(pl.Callback):
-    """Logs a scatter figure at each validation (TensorBoard only) and writes `scatter.png` at the end."""
+    """Logs a scatter figure at each validation (TensorBoard only) and writes `scatter.png` at the end, and
+    `scatter_raw.png` of G's own draws beside it when the run keeps its points by rejection sampling."""
 
     def __init__(self, figure_every_n_epochs: int = 1, final_png: str = "scatter.png") -> None:
         self.figure_every_n_epochs = figure_every_n_epochs
@@ -60,7 +72,5 @@ class MixtureMonitor(pl.Callback):
     def on_fit_end(self, trainer: pl.Trainer, pl_module) -> None:
         if pl_module.sample_kind != "points" or not self.final_png:
             return
-        points = pl_module.draw(pl_module.hparams.eval_samples, seed=0)
-        figure = scatter_figure(points, pl_module.centres, f"{len(points)} samples at the end of training")
-        figure.savefig(Path(trainer.default_root_dir) / self.final_png, dpi=100)
-        plt.close(figure)
+        write_scatters(pl_module, pl_module.hparams.eval_samples, 0, Path(trainer.default_root_dir) / self.final_png,
+                       "at the end of training")
