@@ -42,6 +42,7 @@ BAD = [
      "multiple of 4"),
     ("gan.networks.points.PointGenerator", {}, {"hidden_sizes": []}, "positive layer widths"),
     ("gan.networks.points.PointDiscriminator", {}, {"input_scale": 0.0}, "model.discriminator.input_scale=0.0"),
+    ("gan.networks.points.PointDiscriminator", {"fourier": 4}, {"fourier_scale": 0.0}, "fourier_scale=0.0"),
 ]
 
 

@@ -135,9 +135,15 @@ def point_generator(hidden_sizes=None, **_) -> None:
     layer_sizes("model.generator.hidden_sizes", hidden_sizes)
 
 
-def point_discriminator(hidden_sizes=None, pack=None, input_scale=None, **_) -> None:
+def point_discriminator(hidden_sizes=None, pack=None, input_scale=None, fourier=None, fourier_scale=None, **_) -> None:
     if input_scale is not None and not input_scale > 0:
         raise ConfigError(f"model.discriminator.input_scale={input_scale}: must be positive (the data's radius).")
+    if fourier is not None and int(fourier) < 0:
+        raise ConfigError(f"model.discriminator.fourier={fourier}: the number of Fourier features must be 0 (off) or "
+                          "more.")
+    if fourier_scale is not None and not fourier_scale > 0:
+        raise ConfigError(f"model.discriminator.fourier_scale={fourier_scale}: must be positive (frequencies per unit "
+                          "of the scaled input).")
     if pack is not None:
         pack_size(pack)
     layer_sizes("model.discriminator.hidden_sizes", hidden_sizes)

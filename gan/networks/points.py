@@ -1,8 +1,7 @@
 """MLP networks for low-dimensional points (the 2-D mixtures): G maps noise to a point, D judges packs of points."""
 
-from collections.abc import Sequence
-
 import math
+from collections.abc import Sequence
 
 import torch
 from torch import nn
@@ -39,8 +38,6 @@ class FourierFeatures(nn.Module):
 
     def __init__(self, dim: int, features: int, scale: float) -> None:
         super().__init__()
-        if not scale > 0:
-            raise ConfigError(f"fourier_scale={scale}: must be positive (frequencies per unit of the scaled input).")
         self.register_buffer("frequencies", scale * torch.randn(dim, features))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -59,7 +56,8 @@ class PointDiscriminator(nn.Module):
                  negative_slope: float = 0.2, input_scale: float = 1.0, fourier: int = 0,
                  fourier_scale: float = 1.0) -> None:
         super().__init__()
-        checks.point_discriminator(hidden_sizes=hidden_sizes, pack=pack, input_scale=input_scale)
+        checks.point_discriminator(hidden_sizes=hidden_sizes, pack=pack, input_scale=input_scale, fourier=fourier,
+                                   fourier_scale=fourier_scale)
         self.pack = int(pack)
         self.input_scale = float(input_scale)
         self.features = FourierFeatures(dim, fourier, fourier_scale) if fourier else nn.Identity()
