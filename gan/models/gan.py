@@ -19,6 +19,7 @@ from gan.callbacks.safety import last_checkpoint_path
 from gan.errors import ConfigError, NonFiniteLossError
 from gan.game import NOISE, checked_game
 from gan.models.conditioning import Conditioning
+from gan.models.schedule import apply_lr_decay
 
 def draw_noise(kind: str, shape: Sequence[int], generator: torch.Generator | None = None,
                device: torch.device | str | None = None) -> torch.Tensor:
@@ -65,18 +66,23 @@ class GAN(Conditioning, pl.LightningModule):
         conditional: bool | None = None,
         d_one_pass: bool = True,
         compile: bool = False,  # noqa: A002 - the config key users type: model.compile=true
+        lr_decay_start: float | None = None,
     ) -> None:
         """`monitor` names the run's main metric (logged by the variant), used for best checkpoints and sweeps.
         `num_classes`: a conditional GAN, G(z, c) and D(x, c) with labels c in [0, num_classes) (`${data.num_classes}`);
         None: unconditional, labels in the batches are not passed on. `conditional`: the config's switch where a
         model has one (model=dcgan model.conditional=true), checked against `num_classes`.
         `d_one_pass`: D scores real and fake in one forward pass where it mixes no samples (gan/game.py); false
-        keeps two. `compile`: G and D are compiled with torch.compile when training starts (docs/speed.md)."""
+        keeps two. `compile`: G and D are compiled with torch.compile when training starts (docs/speed.md).
+        `lr_decay_start`: the fraction of the run after which both learning rates fall linearly to 0 at its last
+        step (`gan.models.schedule`); None keeps them constant, as the seeds do."""
         super().__init__()
         self.loss = checked_game(  # every setting checked first, in gan/game.py: gan.run checks them before Lightning
             discriminator, loss=loss, gradient_penalty=gradient_penalty, r1_gamma=r1_gamma, r1_every=r1_every,
             augment=augment, d_one_pass=d_one_pass, noise=noise, d_steps=d_steps, g_steps=g_steps, g_lr=g_lr,
             d_lr=d_lr, ema_decay=ema_decay, num_classes=num_classes, conditional=conditional, compile=compile)
+        if lr_decay_start is not None and not 0.0 <= lr_decay_start < 1.0:
+            raise ConfigError(f"model.lr_decay_start={lr_decay_start}: use a fraction in [0, 1), or null for none.")
         if self.loss.augment and self.sample_kind != "images":
             raise ConfigError(
                 f"model.augment={augment}: DiffAugment transforms images, and {type(self).__name__} does not make "
@@ -251,6 +257,9 @@ class GAN(Conditioning, pl.LightningModule):
         if self.hparams.get("compile"):  # in place: parameter names, and so checkpoints, stay those of the plain nets
             self.generator.compile()
             self.discriminator.compile()
+
+    def on_train_batch_start(self, batch, batch_idx: int) -> None:
+        apply_lr_decay(self, self.hparams.lr_decay_start)  # a no-op without model.lr_decay_start
 
     @property
     def training_steps_done(self) -> int:

@@ -4,17 +4,11 @@ import torch
 
 from gan.evaluation import OwnFiguresEvaluator
 from gan.metrics.gaussian import gaussian_report
-from gan.errors import ConfigError
 from gan.models.gan import GAN, draw_noise
-from gan.models.schedule import apply_lr_decay
 
 
 class GaussianGAN(GAN):
-    """`GAN` whose samples are sets of draws; evaluated on `eval_samples` fresh draws against the target.
-
-    `lr_decay_start`: the fraction of the run after which both learning rates fall linearly to 0 at its
-    last step (`gan.models.schedule`); None keeps them constant, as the seed does.
-    """
+    """`GAN` whose samples are sets of draws; evaluated on `eval_samples` fresh draws against the target."""
 
     sample_kind = "numbers"
 
@@ -24,16 +18,10 @@ class GaussianGAN(GAN):
         target_mean: float,
         target_std: float,
         eval_samples: int = 10_000,
-        lr_decay_start: float | None = None,
         pack: int = 1,  # PacGAN packing, recorded here and applied by the discriminator (gan.networks.packing)
         **kwargs,
     ) -> None:
         super().__init__(*args, **kwargs)
-        if lr_decay_start is not None and not 0.0 <= lr_decay_start < 1.0:
-            raise ConfigError(f"model.lr_decay_start={lr_decay_start}: use a fraction in [0, 1), or null for none.")
-
-    def on_train_batch_start(self, batch, batch_idx: int) -> None:
-        apply_lr_decay(self, self.hparams.lr_decay_start)
 
     def draw(self, n: int, seed: int | None = None) -> torch.Tensor:
         """(n,) generated numbers; the generator maps each noise draw on its own, so any n works."""

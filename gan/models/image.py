@@ -8,7 +8,6 @@ precision/recall/density/coverage and class entropy over the features of the pro
 from gan.errors import ConfigError
 from gan.evaluation import ImageEvaluator
 from gan.models.gan import GAN
-from gan.models.schedule import apply_lr_decay
 
 
 class ImageGAN(GAN):
@@ -30,7 +29,6 @@ class ImageGAN(GAN):
         kid_subsets: int = 10,
         nearest_k: int = 5,
         feature_build: dict | None = None,
-        lr_decay_start: float | None = None,
         pack: int = 1,  # PacGAN packing, recorded here and applied by the discriminator (gan.networks.packing)
         **kwargs,
     ) -> None:
@@ -39,11 +37,6 @@ class ImageGAN(GAN):
             raise ConfigError(f"model.eval_samples={eval_samples}: FID needs at least 2 samples; 10000 is usual.")
         if int(nearest_k) < 1:
             raise ConfigError(f"model.nearest_k={nearest_k}: precision/recall need k >= 1 neighbours; 5 is usual.")
-        if lr_decay_start is not None and not 0.0 <= lr_decay_start < 1.0:
-            raise ConfigError(f"model.lr_decay_start={lr_decay_start}: use a fraction in [0, 1), or null for none.")
-
-    def on_train_batch_start(self, batch, batch_idx: int) -> None:
-        apply_lr_decay(self, self.hparams.get("lr_decay_start"))
 
     def evaluator(self, data, cache_dir: str | None = None, build: bool = True, **overrides) -> ImageEvaluator:
         """What judges this model's samples on `data` (a data config); `overrides` replace settings for one call

@@ -8,7 +8,7 @@ from gan.evaluation import OwnFiguresEvaluator
 from gan.metrics.mixture import mixture_report
 from gan.models.gan import GAN, draw_noise
 from gan.models.rejection import RejectionSampler
-from gan.models.schedule import apply_lr_decay, planned_training_steps
+from gan.models.schedule import planned_training_steps
 from gan.networks.points import PointDiscriminator
 
 SAMPLINGS = ("raw", "drs")  # `model.sampling`: G's draws as they are, or discriminator rejection sampling
@@ -17,8 +17,7 @@ SAMPLINGS = ("raw", "drs")  # `model.sampling`: G's draws as they are, or discri
 class MixtureGAN(GAN):
     """`GAN` whose samples are points; evaluated on `eval_samples` fresh points against the mixture's modes.
 
-    The mixture (`layout`, `size`, `radius`, `sigma`) comes from the data config; `lr_decay_start` as in
-    `GaussianGAN`; `pack` is recorded here and applied by the discriminator (`gan.networks.packing`).
+    The mixture (`layout`, `size`, `radius`, `sigma`) comes from the data config; `pack` is recorded here and applied by the discriminator (`gan.networks.packing`).
     `sampling="drs"`: after G's last update a point critic (`drs_hidden_sizes`) is fitted for `drs_steps`
     updates of `drs_batch_size` real and fake points at rate `drs_lr`, and every draw of the run (its figures,
     pictures and `gan.sample`) keeps G's points by discriminator rejection sampling (gan/models/rejection.py).
@@ -28,8 +27,8 @@ class MixtureGAN(GAN):
     sample_kind = "points"
 
     def __init__(self, *args, layout: str, size: int, radius: float, sigma: float, eval_samples: int = 2500,
-                 lr_decay_start: float | None = None, pack: int = 1, sampling: str = "raw", drs_steps: int = 2000,
-                 drs_batch_size: int = 500, drs_lr: float = 1e-3, drs_hidden_sizes: tuple[int, ...] = (128, 128),
+                 pack: int = 1, sampling: str = "raw", drs_steps: int = 1000,
+                 drs_batch_size: int = 500, drs_lr: float = 3e-3, drs_hidden_sizes: tuple[int, ...] = (128, 128),
                  drs_fourier: int = 128, drs_fourier_scale: float = 0.05, drs_quantile: float = 0.5,
                  drs_margin: float = 2.0,
                  **kwargs) -> None:
@@ -88,9 +87,6 @@ class MixtureGAN(GAN):
 
     def validation_step(self, batch, batch_idx: int) -> None:
         self.log_dict({f"val/{k}": v for k, v in self.evaluate().items()}, sync_dist=True)
-
-    def on_train_batch_start(self, batch, batch_idx: int) -> None:
-        apply_lr_decay(self, self.hparams.lr_decay_start)
 
     def on_train_batch_end(self, outputs, batch, batch_idx: int) -> None:
         # G is final after the run's last training step: fit the critic then, before the last checkpoint is written.
