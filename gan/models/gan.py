@@ -21,6 +21,7 @@ from gan.game import NOISE, checked_game
 from gan.models.conditioning import Conditioning
 from gan.models.schedule import apply_lr_decay
 
+
 def draw_noise(kind: str, shape: Sequence[int], generator: torch.Generator | None = None,
                device: torch.device | str | None = None) -> torch.Tensor:
     """`shape` draws of the noise `kind` ("normal" or "uniform"): the one place noise is made."""
