@@ -8,7 +8,8 @@
 (b') a plain loop doing the shared step's arithmetic as it was before docs/speed.md (logits, one fake batch for D
      and G, D on real then on fake, torch's default per-tensor Adam), tensor-fed;
 (b'') the same plain loop doing the shared step's arithmetic now: D scores [real; fake] in one pass, fused Adam,
-     so (c) / (b'') is what Lightning, Hydra and our callbacks cost;
+     dropout masks drawn as uniform >= p (`dropout_masks=uniform`), so (c) / (b'') is what Lightning, Hydra and
+     our callbacks cost;
 (c)  our path: `gan.run.train(cfg)` with `model=vanilla data=mnist trainer.max_steps=...` (TensorBoard logger,
      checkpoints, sample grids and progress bar on, as a user runs it; no FID classifier, so no evaluation);
 bound: only the matrix products of one (c) step, on the networks' own shapes (D forward on 2B rows and its weight
@@ -130,7 +131,12 @@ def shared_arithmetic_loop(batches, total_steps: int, one_pass: bool = False) ->
     per-tensor Adam, as before."""
     from gan.losses import d_loss_bce, g_loss_nonsaturating
 
+    from gan.networks.mlp import UniformDropout
+
     discriminator, generator = SeedDiscriminator(logits=True), seed_generator()
+    if one_pass:  # the masks `model=vanilla` draws now: torch's distribution, drawn as uniform >= p
+        discriminator.net = nn.Sequential(*(UniformDropout(m.p) if isinstance(m, nn.Dropout) else m
+                                            for m in discriminator.net))
     d_optimizer = torch.optim.Adam(discriminator.parameters(), lr=0.0002, fused=one_pass or None)
     g_optimizer = torch.optim.Adam(generator.parameters(), lr=0.0002, fused=one_pass or None)
     tick()
@@ -196,7 +202,8 @@ def products_only(batches, total_steps: int) -> None:
 # torch ops by what they are for, to say where a step's time goes beyond the matrix products (--why).
 OP_KINDS = {
     "matrix products (mm, addmm)": ("aten::mm", "aten::addmm", "aten::bmm"),
-    "dropout masks (bernoulli_) and their products": ("aten::bernoulli_", "aten::mul", "aten::div_"),
+    "dropout masks (uniform_ >= p) and their products": ("aten::bernoulli_", "aten::uniform_", "aten::ge_",
+                                                          "aten::mul", "aten::mul_", "aten::div_"),
     "Adam (fused kernel, step's Python)": ("aten::_fused_adam_", "Optimizer.step#Adam.step", "Optimizer.zero_grad#Adam.zero_grad"),
     "activations and their gradients": ("aten::leaky_relu", "aten::leaky_relu_backward", "aten::tanh", "aten::tanh_backward"),
 }
@@ -214,13 +221,22 @@ def why(data_dir: str, steps: int, threads: int) -> None:
         one_pass_loop(batches, steps)
     self_us = {e.key: e.self_cpu_time_total for e in prof.key_averages()}
     total = sum(self_us.values())
-    print(f"\n(b'')'s {steps} steps under torch.profiler, self CPU time by kind ({threads or torch.get_num_threads()} threads):")
-    rest = total
+    TICKS.clear()
+    products_only(None, 10 + steps)  # the bound's step, in this process, right after
+    bound_ms = (TICKS[-1][0] - TICKS[10][0]) / steps * 1e3
+    print(f"\n(b'')'s {steps} steps under torch.profiler, self CPU time by kind ({threads or torch.get_num_threads()} "
+          f"threads), in ms per step and as a multiple of the bound's step ({bound_ms:.2f} ms, timed after it):")
+    rest, ms = total, {}
     for kind, names in OP_KINDS.items():
         share = sum(self_us.get(name, 0) for name in names)
         rest -= share
-        print(f"  {kind:<50} {share / total:6.1%}")
-    print(f"  {'everything else (autograd, copies, losses, Python)':<50} {rest / total:6.1%}")
+        ms[kind] = share / steps / 1e3
+        print(f"  {kind:<50} {share / total:6.1%} {ms[kind]:6.2f} ms {ms[kind] / bound_ms:5.2f} x bound")
+    print(f"  {'everything else (autograd, copies, losses, Python)':<50} {rest / total:6.1%} "
+          f"{rest / steps / 1e3:6.2f} ms {rest / steps / 1e3 / bound_ms:5.2f} x bound")
+    floor = ms["matrix products (mm, addmm)"] + ms["Adam (fused kernel, step's Python)"]
+    print(f"The step's own matrix products and Adam alone take {floor:.2f} ms: with every other op free, the step "
+          f"would reach at most {bound_ms / floor:.0%} of the bound (profiled; the profiler adds its own overhead).")
 
 
 def fetch_only(batches, total_steps: int) -> None:

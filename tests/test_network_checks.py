@@ -35,6 +35,8 @@ BAD = [
      "positive layer widths"),
     ("gan.networks.mlp.MLPDiscriminator", {"channels": 1, "image_size": 4}, {"dropout": 1.0},
      "model.discriminator.dropout=1.0"),
+    ("gan.networks.mlp.MLPDiscriminator", {"channels": 1, "image_size": 4}, {"dropout_masks": "gauss"},
+     "model.discriminator.dropout_masks=gauss"),
     ("gan.networks.mlp.MLPDiscriminator", {"channels": 1, "image_size": 4, "num_classes": 3}, {"embed_dim": 0},
      "model.discriminator.embed_dim=0"),
     ("gan.networks.infogan.InfoGANGenerator", {"width": 2, "hidden": 8}, {"image_size": 30}, "multiple of 4"),

@@ -36,6 +36,7 @@ ADDED_OFF = {
     # Speed (docs/speed.md): the seeds keep two D passes and torch's per-tensor Adam, and are not compiled.
     "model.d_one_pass": False,
     "model.compile": False,
+    "model.discriminator.dropout_masks": "bernoulli",  # torch's own dropout masks (nn.Dropout), as the seed
     "model.g_optimizer.fused": False,
     "model.d_optimizer.fused": False,
 }

@@ -18,7 +18,7 @@ from gan.errors import ConfigError
 from gan.game import GANLoss
 from gan.networks.dcgan import DCGANDiscriminator
 from gan.networks.gaussian import GaussianDiscriminator
-from gan.networks.mlp import MLPDiscriminator
+from gan.networks.mlp import MLPDiscriminator, UniformDropout
 from gan.networks.points import PointDiscriminator
 from gan.preflight import gpu_driver_present
 
@@ -158,6 +158,45 @@ def test_with_dropout_one_pass_and_two_passes_agree_in_distribution():
     assert not torch.equal(losses[True], losses[False])  # the masks really differ, draw by draw
     assert abs(mean1 - mean2) < 4 * sd * (2 / 2000) ** 0.5, (mean1, mean2, sd)
     assert 0.9 < losses[True].std() / losses[False].std() < 1.1
+
+
+def test_uniform_dropout_masks_have_torchs_distribution():
+    """`dropout_masks=uniform` keeps each unit with probability 1 - p, scaled by 1 / (1 - p), as nn.Dropout; its
+    gradient is the same mask; in eval mode it is the identity."""
+    torch.manual_seed(0)
+    drop = UniformDropout(0.3)
+    x = torch.ones(400, 1000, requires_grad=True)
+    y = drop(x)
+    values = y.detach().unique()
+    assert torch.allclose(values, torch.tensor([0.0, 1 / 0.7])), values
+    kept = (y > 0).float().mean().item()
+    assert abs(kept - 0.7) < 5 * (0.7 * 0.3 / x.numel()) ** 0.5, kept  # 5 standard errors of 400,000 draws
+    y.sum().backward()
+    assert torch.equal(x.grad, y.detach())  # d(x * mask)/dx = mask
+    assert not torch.equal(drop(x), drop(x))  # fresh masks each call
+    drop.eval()
+    assert drop(x) is x
+
+
+def test_uniform_and_torch_dropout_masks_give_the_same_loss_distribution():
+    """The D loss over 2,000 mask draws has the same mean and spread with either way of drawing the masks."""
+    losses = {}
+    for masks in ("uniform", "bernoulli"):
+        torch.manual_seed(0)
+        discriminator = MLPDiscriminator(1, 28, hidden_sizes=[32, 16], dropout=0.3, dropout_masks=masks)
+        real, fake = torch.randn(8, 1, 28, 28), torch.randn(8, 1, 28, 28)
+        torch.manual_seed(1)
+        with torch.no_grad():
+            losses[masks] = torch.stack([GANLoss("bce").d_loss(discriminator, real, fake)[0] for _ in range(2000)])
+    uniform, bernoulli = losses["uniform"], losses["bernoulli"]
+    assert not torch.equal(uniform, bernoulli)  # different numbers, draw by draw
+    assert abs(uniform.mean() - bernoulli.mean()) < 4 * uniform.std() * (2 / 2000) ** 0.5
+    assert 0.9 < uniform.std() / bernoulli.std() < 1.1
+
+
+def test_the_seed_experiment_keeps_torchs_dropout_masks(make_cfg):
+    assert make_cfg("experiment=mnist_seed").model.discriminator.dropout_masks == "bernoulli"
+    assert make_cfg("model=vanilla", "data=mnist").model.discriminator.dropout_masks == "uniform"
 
 
 def test_spectral_norm_one_pass_matches_once_the_power_iteration_has_settled():

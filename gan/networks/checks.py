@@ -111,7 +111,11 @@ def mlp_generator(latent_dim=None, hidden_sizes=None, num_classes=None, embed_di
     label_code(embed_dim, "model.generator")
 
 
-def mlp_discriminator(hidden_sizes=None, dropout=None, pack=None, num_classes=None, embed_dim=None, **_) -> None:
+def mlp_discriminator(hidden_sizes=None, dropout=None, dropout_masks=None, pack=None, num_classes=None, embed_dim=None,
+                      **_) -> None:
+    if dropout_masks is not None and dropout_masks not in ("uniform", "bernoulli"):
+        raise ConfigError(f"model.discriminator.dropout_masks={dropout_masks}: use uniform (fast on the CPU) or "
+                          "bernoulli (torch's own masks, as the seed).")
     if pack is not None:
         pack_size(pack)
     if dropout is not None and not 0.0 <= dropout < 1.0:

@@ -1,6 +1,8 @@
 """Seed 004's fully connected GAN ("GANs from scratch", vanilla GAN on MNIST).
 
-D: 784 -> 1024 -> 512 -> 256 -> 1, LeakyReLU(0.2) and Dropout(0.3) after each hidden layer.
+D: 784 -> 1024 -> 512 -> 256 -> 1, LeakyReLU(0.2) and Dropout(0.3) after each hidden layer (its masks drawn as
+uniform numbers >= p on the CPU, `dropout_masks="uniform"`: the same distribution, 2.6x faster than torch's
+`bernoulli_`; "bernoulli" draws torch's own, as the seed experiment does).
 G: 100 -> 256 -> 512 -> 1024 -> 784, LeakyReLU(0.2), tanh out, reshaped to an image.
 The seed ends D with a sigmoid for `BCELoss`; here D returns the logit and the sigmoid lives in the
 loss (`gan.losses`), the same function computed stably. Image shapes come from the data config.
@@ -38,6 +40,21 @@ def _join(inputs: torch.Tensor, embed: nn.Embedding | None, c: torch.Tensor | No
     return torch.cat([inputs, embed(c.long())], dim=1)
 
 
+class UniformDropout(nn.Dropout):
+    """`nn.Dropout` whose mask on the CPU is `uniform >= p`: each unit kept with probability 1 - p and scaled by
+    1 / (1 - p), the same distribution as torch's mask, drawn 2.6x faster (torch's CPU `bernoulli_` is one slow
+    thread; docs/speed.md). Other numbers than torch's draws, so another, equally likely run. On a GPU torch's
+    fused kernel is the faster one and is used."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training or self.p == 0 or x.device.type != "cpu":
+            return super().forward(x)
+        return x * torch.rand_like(x).ge_(self.p).mul_(1.0 / (1.0 - self.p))
+
+
+DROPOUT = {"uniform": UniformDropout, "bernoulli": nn.Dropout}
+
+
 class MLPDiscriminator(nn.Module):
     """(B, C, H, W) images -> flattened (B, C*H*W) -> hidden layers -> (B,) logits; `spectral_norm` on every layer.
 
@@ -51,14 +68,15 @@ class MLPDiscriminator(nn.Module):
         hidden_sizes: Sequence[int] = (1024, 512, 256),
         negative_slope: float = 0.2,
         dropout: float = 0.3,
+        dropout_masks: str = "uniform",
         spectral_norm: bool = False,
         pack: int = 1,
         num_classes: int | None = None,
         embed_dim: int | None = None,
     ) -> None:
         super().__init__()
-        checks.mlp_discriminator(hidden_sizes=hidden_sizes, dropout=dropout, pack=pack, num_classes=num_classes,
-                                 embed_dim=embed_dim)
+        checks.mlp_discriminator(hidden_sizes=hidden_sizes, dropout=dropout, dropout_masks=dropout_masks, pack=pack,
+                                 num_classes=num_classes, embed_dim=embed_dim)
         self.pack = int(pack)
         # each sample's label code, joined before packing
         extra = 0 if num_classes is None else int(embed_dim if embed_dim is not None else num_classes)
@@ -66,7 +84,7 @@ class MLPDiscriminator(nn.Module):
                   *map(int, hidden_sizes)]
         layers: list[nn.Module] = []
         for n_in, n_out in zip(widths[:-1], widths[1:]):
-            layers += [nn.Linear(n_in, n_out), nn.LeakyReLU(negative_slope), nn.Dropout(dropout)]
+            layers += [nn.Linear(n_in, n_out), nn.LeakyReLU(negative_slope), DROPOUT[dropout_masks](dropout)]
         layers.append(nn.Linear(widths[-1], 1))
         self.net = with_spectral_norm(nn.Sequential(*layers)) if spectral_norm else nn.Sequential(*layers)
         # created last: the unconditional init draws are unchanged
