@@ -324,6 +324,16 @@ def test_fast_dev_run_conditional_dcgan_on_mnist_at_32_px(make_cfg, tiny_mnist):
         GlobalHydra.instance().clear()
 
 
+def test_fast_dev_run_the_conditional_dcgan_recipe(make_cfg, tiny_mnist):
+    """experiment=cdcgan: conditional BatchNorm in G, a spectrally normalised projection D without BatchNorm, hinge."""
+    cfg = make_cfg("experiment=cdcgan", "data.batch_size=4", "model.generator.width=4", "model.discriminator.width=4",
+                   "logger=none", "trainer.fast_dev_run=true", data_dir=tiny_mnist)
+    assert cfg.model.num_classes == 10 and cfg.model.generator.conditioning == "cbn" and cfg.model.loss == "hinge"
+    assert cfg.model.discriminator.norm == "none" and cfg.model.discriminator.spectral_norm
+    metrics = train(cfg)
+    assert math.isfinite(metrics["train/d_loss"]) and math.isfinite(metrics["train/g_loss"])
+
+
 def test_conditional_dcgan_on_unlabelled_data_says_so(make_cfg, tmp_path):
     import hydra
 
