@@ -78,6 +78,7 @@ def main() -> None:
     parser.add_argument("--curve-samples", type=int, default=2000, help="images behind each curve point")
     parser.add_argument("--recipes", default="seed,best", help="which of: " + ", ".join(TIMED_RECIPES))
     parser.add_argument("--seed", type=int, default=1, help="timed runs' seed (recipes were screened on 1234)")
+    parser.add_argument("--experiment", default="mnist_best", help="the best recipe's experiment (screen a candidate)")
     parser.add_argument("--reuse", action="store_true", help="read finished timed runs from --out instead of training")
     parser.add_argument("--docs", default=None, help="write mnist_quality.png and mnist_<recipe>_grid.png here")
     parser.add_argument("overrides", nargs="*", help="added to every timed recipe, e.g. model.loss=hinge")
@@ -133,10 +134,11 @@ def quality_per_time(args) -> None:
             runs[name] = json.loads(saved[-1].read_text())
             print(f"{name}: read from {saved[-1]}")
             continue
-        cfg = compose_run([*TIMED_RECIPES[name], f"paths.data_dir={Path(args.data_dir).resolve()}", "logger=none",
+        recipe = [f"experiment={args.experiment}"] if name == "best" else TIMED_RECIPES[name]
+        cfg = compose_run([*recipe, f"paths.data_dir={Path(args.data_dir).resolve()}", "logger=none",
                            f"seed={args.seed}", "trainer.max_epochs=1000", "~callbacks.sample_quality", "model.monitor=null",
                            *clock_callback(args), *args.overrides], out)  # fmt: skip
-        print(f"{name} ({' '.join(TIMED_RECIPES[name])}, {args.threads} threads): {args.cpu_seconds:.0f} training CPU-s")
+        print(f"{name} ({' '.join(recipe)}, {args.threads} threads): {args.cpu_seconds:.0f} training CPU-s")
         final = train(cfg)
         runs[name] = {"rows": Progress.last.rows, "final": final}
         (out / "quality_per_time.json").write_text(json.dumps(runs[name], indent=1) + "\n")

@@ -211,20 +211,25 @@ def test_subset_trains_on_the_first_images_only(fashion_dir):
         MNISTDataModule(fashion_dir, dataset="fashion_mnist", subset=0)
 
 
-# ---- experiment=mnist_best: the small DCGAN recipe for 28 x 28 data ----------------------------------------
-def test_best_experiment_is_the_small_dcgan_with_ema(make_cfg):
+# ---- experiment=mnist_best: the InfoGAN paper's MNIST networks as a plain GAN --------------------------------
+def test_best_experiment_is_infogans_networks_without_codes_with_ema(make_cfg):
+    import hydra
+
     cfg = make_cfg("experiment=mnist_best")
-    assert cfg.data.dataset == "mnist" and cfg.model.generator._target_.endswith("DCGANGenerator")
+    assert cfg.data.dataset == "mnist" and cfg.model.generator._target_.endswith("InfoGANGenerator")
     assert cfg.model.generator.image_size == 28 and cfg.model.discriminator.channels == 1
     assert cfg.model.ema_decay is not None and cfg.model.monitor == "val/fid"
-    # The run is a fixed number of steps whose second half decays both lrs to 0 (docs/mnist.md, round 3).
+    # No codes, so no Q head and no mutual-information term: nothing in the recipe could use or find labels.
+    model = hydra.utils.instantiate(cfg.model, _convert_="all")
+    assert model.latent_codes() == [] and model.discriminator.q_head is None
+    # The run is a fixed number of steps whose second half decays both lrs to 0 (docs/mnist.md, round 4).
     assert cfg.trainer.max_steps > 0 and 0 < cfg.model.lr_decay_start < 1
 
 
 def test_best_experiment_fast_dev_run(make_cfg, tmp_path):
     data = random_mnist(tmp_path / "data", n_train=64, n_test=32)
     metrics = train(make_cfg("experiment=mnist_best", "logger=none", "trainer.fast_dev_run=true", data_dir=data))
-    assert _finite_hinge(metrics) and metrics["training_steps"] == 1
+    assert _finite_game(metrics) and metrics["training_steps"] == 1
     with Image.open(next((tmp_path / "run" / "samples").glob("*.png"))) as grid:
         assert grid.size == (8 * 28 + 9 * 2, 8 * 28 + 9 * 2)  # 64 fixed latents, 8 x 8 grid of 28 px images
 
@@ -233,12 +238,37 @@ def test_best_experiment_runs_on_fashion_mnist(make_cfg, tmp_path, fashion_dir):
     cfg = make_cfg("experiment=mnist_best", "data=fashion_mnist", "data.batch_size=10", "logger=none",
                    "trainer.fast_dev_run=true", data_dir=fashion_dir)
     assert cfg.data.dataset == "fashion_mnist" and cfg.model.feature_extractor.endswith("fashion_mnist-classifier.pt")
-    assert _finite_hinge(train(cfg))
+    assert _finite_game(train(cfg))
 
 
-def _finite_hinge(metrics: dict) -> bool:
-    """The hinge loss logs D's mean scores, not probabilities D(x), D(G(z))."""
-    return all(math.isfinite(metrics[f"train/{k}"]) for k in ("d_loss", "g_loss", "score_real", "score_fake"))
+def _finite_game(metrics: dict) -> bool:
+    """Finite losses and D's outputs: probabilities D(x), D(G(z)) for BCE, mean scores for hinge and the like."""
+    scores = ("d_real", "d_fake") if "train/d_real" in metrics else ("score_real", "score_fake")
+    return all(math.isfinite(metrics[f"train/{k}"]) for k in ("d_loss", "g_loss", *scores))
+
+
+def test_infogan_networks_without_codes_are_a_plain_gan(make_cfg, tmp_path):
+    """model=infogan with categorical=0, continuous=0: the paper's networks, no codes in the noise, no Q head, no
+    mutual-information term (what mnist_best may use); one code alone is still refused."""
+    import hydra
+
+    tiny = ["model=infogan", "data=mnist", "model.generator.width=4", "model.generator.hidden=8",
+            "model.discriminator.width=4", "model.discriminator.hidden=8", "model.generator.latent_dim=6"]
+    model = hydra.utils.instantiate(make_cfg(*tiny, "model.categorical=0", "model.continuous=0").model, _convert_="all")
+    assert model.discriminator.q_head is None and not any("q_head" in name for name, _ in model.named_parameters())
+    noise = model.sample_noise(5)
+    assert noise.shape == (5, 6) and 0 <= noise.min() and noise.max() < 1  # all of it U(0, 1) noise, no one-hot
+    fake = model.generator(noise)
+    assert model.code_loss(fake, noise) is None and model.latent_codes() == [] and model.categorical_code(noise) is None
+    assert model.discriminator(fake).shape == (5,)
+    with pytest.raises(RuntimeError, match="no Q head"):
+        model.discriminator.codes(fake)
+    grid, labels, nrow = model.grid_inputs(4)
+    assert torch.equal(grid, model.fixed_noise[:4]) and labels is None and nrow is None
+    for categorical, continuous in ((0, 2), (1, 0)):
+        with pytest.raises(InstantiationException, match=f"model.categorical={categorical}"):
+            hydra.utils.instantiate(make_cfg(*tiny, f"model.categorical={categorical}",
+                                             f"model.continuous={continuous}").model)
 
 
 def test_image_lr_decay_reaches_the_optimizers(make_cfg, tmp_path):

@@ -5,6 +5,7 @@ The generator's input is (B, noise_dim + categorical + continuous): normal noise
 trained with both players on the mutual-information lower bound: cross-entropy of the categorical code plus,
 weighted by `continuous_weight`, a unit-variance Gaussian log-likelihood (half the squared error) of the
 continuous ones, all times `info_weight`. No labels are used; the loop hook is `code_loss` (gan/models/gan.py).
+With `categorical=0, continuous=0` there are no codes and no Q: a plain GAN on InfoGAN's networks (mnist_best).
 """
 
 import torch
@@ -19,10 +20,12 @@ class InfoGAN(ImageGAN):
     def __init__(self, *args, latent_shape, categorical: int = 10, continuous: int = 2, info_weight: float = 1.0,
                  continuous_weight: float = 0.1, **kwargs) -> None:
         latent = latent_shape
-        if int(categorical) < 2 or int(continuous) < 0 or int(latent[-1]) <= int(categorical) + int(continuous):
+        plain = int(categorical) == 0 and int(continuous) == 0  # no codes: a plain GAN on these networks
+        too_few = int(categorical) < 2 and not plain
+        if too_few or int(continuous) < 0 or int(latent[-1]) <= int(categorical) + int(continuous):
             raise ConfigError(f"model.categorical={categorical}, model.continuous={continuous}: the generator's input "
                               f"({latent[-1]}) holds the noise and the codes; it needs >= 2 categories, >= 0 continuous "
-                              "codes and some noise beside them.")
+                              "codes and some noise beside them (or 0 and 0).")
         super().__init__(*args, latent_shape=latent_shape, **kwargs)
 
     # ---- the latent: z, then the one-hot code, then the continuous codes ------------------------------
@@ -30,10 +33,18 @@ class InfoGAN(ImageGAN):
     def noise_dim(self) -> int:
         return int(self.hparams.latent_shape[-1]) - self.hparams.categorical - self.hparams.continuous
 
+    @property
+    def has_codes(self) -> bool:
+        return self.hparams.categorical > 0
+
     def latent_codes(self) -> list[str]:
+        if not self.has_codes:
+            return []
         return ["categorical", *[f"c{i + 1}" for i in range(self.hparams.continuous)]]
 
     def sample_noise(self, n: int, device=None, generator: torch.Generator | None = None) -> torch.Tensor:
+        if not self.has_codes:
+            return super().sample_noise(n, device, generator)
         device = device or self.device
         z = draw_noise(self.hparams.noise, (n, self.noise_dim), generator, device)
         code = torch.randint(self.hparams.categorical, (n,), generator=generator, device=device)
@@ -54,8 +65,10 @@ class InfoGAN(ImageGAN):
             noise[:, start + k + index] = torch.as_tensor(value, dtype=noise.dtype, device=noise.device)
         return noise
 
-    def categorical_code(self, noise: torch.Tensor) -> torch.Tensor:
-        """(B,) the categorical code each noise row asks for (the evaluator matches them to classes)."""
+    def categorical_code(self, noise: torch.Tensor) -> torch.Tensor | None:
+        """(B,) the categorical code each noise row asks for (the evaluator matches them to classes); None without."""
+        if not self.has_codes:
+            return None
         return noise[:, self.noise_dim:self.noise_dim + self.hparams.categorical].argmax(1)
 
     def varied_codes(self, z: torch.Tensor, vary: int, columns: int) -> tuple[torch.Tensor, int]:
@@ -70,14 +83,16 @@ class InfoGAN(ImageGAN):
 
     def grid_inputs(self, num_samples: int):
         """Categorical code along the rows, the first continuous code along the columns, one fixed z."""
-        columns = max(2, num_samples // self.hparams.categorical)
-        if self.hparams.continuous == 0:
+        if self.hparams.continuous == 0:  # also without codes: the first fixed noise vectors
             return super().grid_inputs(num_samples)
+        columns = max(2, num_samples // self.hparams.categorical)
         noise, nrow = self.varied_codes(self.fixed_noise[0], 0, columns)
         return noise, None, nrow
 
     # ---- the mutual-information term ------------------------------------------------------------------
-    def code_loss(self, fake: torch.Tensor, noise: torch.Tensor) -> tuple[torch.Tensor, dict]:
+    def code_loss(self, fake: torch.Tensor, noise: torch.Tensor) -> tuple[torch.Tensor, dict] | None:
+        if not self.has_codes:
+            return None
         k = self.hparams.categorical
         categorical_logits, continuous = self.discriminator.codes(fake)  # (B, k), (B, continuous)
         categorical = F.cross_entropy(categorical_logits, self.categorical_code(noise))

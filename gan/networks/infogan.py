@@ -5,6 +5,7 @@
     D: (B,C,28,28) -> conv 4x4 s2 64, LeakyReLU -> conv 4x4 s2 128, BN, LeakyReLU -> FC 1024, BN, LeakyReLU
        = the shared body (B, 1024); D's head FC 1 -> (B,) logits; Q's head FC 128, BN, LeakyReLU -> FC K + L
 
+With no codes (`categorical=0, continuous=0`) D has no Q head: the paper's networks as a plain GAN's.
 `width` (64) and `hidden` (1024) scale the channels and the FC widths (tests use tiny ones); the image size must
 be a multiple of 4 (two stride-2 steps). The official code ends G with a Bernoulli mean (sigmoid) for [0, 1] pixels;
 here tanh, as the project's images are in [-1, 1]. LeakyReLU's slope is 0.1, as the PyTorch ports use.
@@ -55,8 +56,9 @@ class InfoGANDiscriminator(nn.Module):
         )
         self.head = nn.Linear(hidden, 1)
         self.categorical = int(categorical)
+        codes = self.categorical + int(continuous)
         self.q_head = nn.Sequential(nn.Linear(hidden, q_hidden), nn.BatchNorm1d(q_hidden), nn.LeakyReLU(SLOPE, True),
-                                    nn.Linear(q_hidden, self.categorical + int(continuous)))  # (B, 1024) -> (B, 10 + 2)
+                                    nn.Linear(q_hidden, codes)) if codes else None  # (B, 1024) -> (B, 12)
         self._last: tuple[torch.Tensor, torch.Tensor] | None = None  # (input, body features) of the latest call
 
     def _features(self, images: torch.Tensor) -> torch.Tensor:
@@ -72,5 +74,7 @@ class InfoGANDiscriminator(nn.Module):
         return self.head(self._features(images)).squeeze(-1)
 
     def codes(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        if self.q_head is None:
+            raise RuntimeError("this discriminator was built without codes (categorical=0, continuous=0): no Q head")
         q = self.q_head(self._features(images))
         return q[:, : self.categorical], q[:, self.categorical:]
