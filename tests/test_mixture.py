@@ -155,11 +155,12 @@ def test_discriminator_judges_points_over_the_mixtures_radius(make_cfg):
         assert cfg.data.slices == cfg.model.d_steps
 
 
-def test_each_mixture_gets_its_own_pack(make_cfg):
+def test_each_mixture_gets_its_own_pack_and_schedule(make_cfg):
     # The ring trains a plain GAN, the grid packs 2 (conf/model/mixture.yaml, docs/mixtures.md); model.pack still wins.
-    for data, pack in (("ring", 1), ("grid", 2)):
+    for data, pack, decay_start in (("ring", 1, 0.5), ("grid", 2, 0.0)):
         cfg = make_cfg("model=mixture", f"data={data}")
         assert cfg.model.pack == pack and cfg.model.discriminator.pack == pack
+        assert cfg.model.lr_decay_start == decay_start  # the grid decays its rates from the first step
     assert make_cfg("model=mixture", "data=ring", "model.pack=2").model.discriminator.pack == 2
     from omegaconf import OmegaConf
 
