@@ -11,8 +11,8 @@ row per run, then the mean and range per (data, recipe) beside PacGAN's Table 1 
     python -m benchmarks.mixture_modes --seeds 100 --recipes default --out runs/   # keep run folders (scatter.png)
 
 Recipes: `default` is model=mixture as configured (rejection sampling on; G's own figures in the raw column);
-`gan` is the same networks and schedule with pack=1; `pacgan` packs 2 samples on the ring and 4 on the grid,
-PacGAN's best rows (on the ring, the default's G). Both baselines sample G directly (model.sampling=raw), as
+`gan` is the same networks and schedule with pack=1 (on the ring, the default's G); `pacgan` packs 2 samples on
+the ring and 4 on the grid, PacGAN's best rows. Both baselines sample G directly (model.sampling=raw), as
 the papers do. The batch, D updates and schedule are the default's for all three.
 """
 

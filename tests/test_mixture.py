@@ -155,6 +155,24 @@ def test_discriminator_judges_points_over_the_mixtures_radius(make_cfg):
         assert cfg.data.slices == cfg.model.d_steps
 
 
+def test_each_mixture_gets_its_own_pack_and_schedule(make_cfg):
+    # The ring trains a plain GAN, the grid packs 2 (conf/model/mixture.yaml, docs/mixtures.md); model.pack still wins.
+    for data, pack, decay_start in (("ring", 1, 0.5), ("grid", 2, 0.0)):
+        cfg = make_cfg("model=mixture", f"data={data}")
+        assert cfg.model.pack == pack and cfg.model.discriminator.pack == pack
+        assert cfg.model.lr_decay_start == decay_start  # the grid decays its rates from the first step
+    assert make_cfg("model=mixture", "data=ring", "model.pack=2").model.discriminator.pack == 2
+    from omegaconf import OmegaConf
+
+    picked = OmegaConf.create({"key": "a", "x": "${gan.pick:${key},{a: 1, b: 2}}", "y": "${gan.pick:c,{a: 1}}"})
+    assert picked.x == 1 and picked.y is None
+
+
+def test_an_unknown_layout_is_one_clear_error(make_cfg):
+    with pytest.raises(ConfigError, match="data.layout='spiral' is not one of: ring, grid"):
+        train(make_cfg("model=mixture", "data=ring", "data.layout=spiral"))
+
+
 # ---- discriminator rejection sampling (model.sampling=drs) ---------------------------------------------------
 def test_rejection_keeps_each_draw_with_probability_exp_logit_minus_ceiling():
     from gan.models.rejection import RejectionSampler

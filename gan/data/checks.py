@@ -14,6 +14,7 @@ from gan.errors import ConfigError, DataError
 # torchvision's raw layout: <data_dir>/<folder>/raw/<file> (tests/test_speed.py checks these against torchvision).
 MNIST_FOLDERS = {"mnist": "MNIST", "fashion_mnist": "FashionMNIST"}
 IDX_FILES = ["train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"]
+MIXTURE_LAYOUTS = ("ring", "grid")  # what gan.data.mixture draws; conf/model/mixture.yaml picks settings by it
 EXTENSIONS = {".png", ".jpg", ".jpeg", ".bmp", ".webp", ".gif"}  # image files a folder is searched for (a GIF: its first frame)
 
 
@@ -50,6 +51,11 @@ def iter_images(root: Path) -> Iterator[Path]:
             yield path
 
 
+def check_mixture_layout(layout: str) -> None:
+    if layout not in MIXTURE_LAYOUTS:
+        raise ConfigError(f"data.layout={layout!r} is not one of: {', '.join(MIXTURE_LAYOUTS)}.")
+
+
 def check_image_root(root: str | Path, missing_hint: str | None = None) -> None:
     """The error for an image folder that does not exist or holds no image (stops at the first image found)."""
     root = Path(root).expanduser()
@@ -66,6 +72,7 @@ CHECKS = {
     "gan.data.mnist.MNISTDataModule": lambda data: check_mnist_files(
         data.data_dir, data.get("dataset", "mnist"), bool(data.get("download", False))),
     "gan.data.image_folder.ImageFolderDataModule": lambda data: check_image_root(data.root, data.get("missing_hint")),
+    "gan.data.mixture.MixtureDataModule": lambda data: check_mixture_layout(data.layout),
 }
 
 

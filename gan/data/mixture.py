@@ -11,9 +11,8 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from gan.data.resumable import ResumableDataModule, data_generator
+from gan.data.checks import MIXTURE_LAYOUTS as LAYOUTS
 from gan.errors import ConfigError
-
-LAYOUTS = ("ring", "grid")
 
 
 def mixture_centres(layout: str, size: int, radius: float) -> torch.Tensor:
