@@ -25,8 +25,8 @@ def test_doc_command_runs(command, monkeypatch, tmp_path):
     if "/path/to/classes" in command:  # no folder of classes ships with the repo: a small one made here
         command = command.replace("/path/to/classes", str(make_class_folders(tmp_path / "classes")))
     overrides = shlex.split(command)[3:]
-    overrides += (NARROW_DCGAN if "model=dcgan" in overrides else NARROW_INFOGAN if "model=infogan" in overrides
-                  else NARROW_MLP)
+    dcgan = "model=dcgan" in overrides or "experiment=cdcgan" in overrides  # cdcgan: the conditional DCGAN recipe
+    overrides += NARROW_DCGAN if dcgan else NARROW_INFOGAN if "model=infogan" in overrides else NARROW_MLP
     data_dir = SHARED_DATA if (SHARED_DATA / "MNIST").is_dir() else None
     if "data=fashion_mnist" in overrides and not (SHARED_DATA / "FashionMNIST" / "raw").is_dir():
         pytest.skip("FashionMNIST is not in ../shared/data")
