@@ -10,8 +10,8 @@ import math
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from gan.data.resumable import ResumableDataModule, data_generator
 from gan.data.checks import MIXTURE_LAYOUTS as LAYOUTS
+from gan.data.resumable import ResumableDataModule, data_generator
 from gan.errors import ConfigError
 
 
