@@ -1,7 +1,6 @@
 """Generators and discriminators: plain `nn.Module`s that take tensors and return tensors."""
 
 
-
 def with_spectral_norm(net):
     """Every Linear and Conv layer of `net` divided by its largest singular value (Miyato et al. 2018), estimated
     by one power iteration per training forward pass (torch's parametrization); returns `net`."""
