@@ -13,7 +13,8 @@
 # To check the script itself on a CPU machine: ALLOW_CPU=1 PRESETS="cpu" STEPS=30 benchmarks/gpu_check.sh
 set -euo pipefail
 REPO="$(cd "$(dirname "$0")/.." && pwd)"
-PY="${PYTHON:-python}"
+PY="$(command -v "${PYTHON:-python3}")"
+[[ "$PY" = /* ]] || PY="$PWD/$PY"  # a full path: the runs start in the work folder
 STEPS="${STEPS:-200}"
 read -r -a PRESETS <<< "${PRESETS:-gpu gpu_bf16 gpu_fp16 ddp}"
 export PYTHONPATH="$REPO${PYTHONPATH:+:$PYTHONPATH}"
@@ -57,32 +58,49 @@ declare -A VARIANTS=(
 )
 COMMON=(logger=none model.eval_samples=500 ++trainer.enable_progress_bar=false)
 FAILED=0
+run() {  # run VARIANT PRESET OUT_SUFFIX OVERRIDES...: one gan.run in the work folder, its output in OUT.log
+  local variant="$1" preset="$2" out="$WORK/$1-$2$3"; shift 3
+  local over; read -r -a over <<< "${VARIANTS[$variant]}"
+  (cd "$WORK" && "$PY" -m gan.run "${over[@]}" "${COMMON[@]}" "trainer=$preset" "$@") > "$out.log" 2>&1
+}
+dev_run() {  # dev_run VARIANT PRESET: a fast_dev_run, marked .ok when it passes
+  run "$1" "$2" -dev trainer.fast_dev_run=true "paths.output_dir=$WORK/$1-$2-dev" && touch "$WORK/$1-$2-dev.ok"
+}
+# The fast_dev_runs time nothing, so they run side by side (but ddp ones one at a time: each takes a free port);
+# the timed runs one at a time; the CPU samples side by side.
+for variant in gaussian mlp dcgan; do
+  for preset in "${PRESETS[@]}"; do
+    if [ "$preset" = ddp ]; then dev_run "$variant" "$preset" || true; else dev_run "$variant" "$preset" & fi
+  done
+done
+wait
+for variant in gaussian mlp dcgan; do
+  for preset in "${PRESETS[@]}"; do
+    out="$WORK/$variant-$preset"
+    run "$variant" "$preset" "" "trainer.max_steps=$STEPS" "paths.output_dir=$out" \
+        "+callbacks.gpu_meter._target_=benchmarks.gpu_meter.GpuMeter" "+callbacks.gpu_meter.out=$out.json" || true
+    if [ -f "$out.json" ]; then
+      # The meter is this script's, not the recipe's: gan.sample builds only the project's classes, so it goes.
+      "$PY" -c 'import sys; from omegaconf import OmegaConf; c = OmegaConf.load(sys.argv[1])
+c.callbacks.pop("gpu_meter"); OmegaConf.save(c, sys.argv[1])' "$out/config.yaml"
+      { CUDA_VISIBLE_DEVICES="" "$PY" -m gan.sample "$out" -n 8 --out "$out-sampled" > "$out-sample.log" 2>&1 \
+          && touch "$out-sample.ok"; } &
+    fi
+  done
+done
+wait
 printf '\n| variant | preset | fast_dev_run | images/s | peak GPU GiB | losses finite | samples on CPU |\n'
 printf '| --- | --- | --- | ---: | ---: | --- | --- |\n'
 for variant in gaussian mlp dcgan; do
   for preset in "${PRESETS[@]}"; do
-    # shellcheck disable=SC2086 # the variant's overrides are words
-    read -r -a over <<< "${VARIANTS[$variant]}"
     out="$WORK/$variant-$preset"
     dev="fail"; rate="-"; peak="-"; finite="-"; sample="-"
-    if (cd "$WORK" && "$PY" -m gan.run "${over[@]}" "${COMMON[@]}" "trainer=$preset" trainer.fast_dev_run=true \
-          "paths.output_dir=$out-dev") > "$out-dev.log" 2>&1; then
-      dev="ok"
-    fi
-    if (cd "$WORK" && "$PY" -m gan.run "${over[@]}" "${COMMON[@]}" "trainer=$preset" "trainer.max_steps=$STEPS" \
-          "paths.output_dir=$out" "+callbacks.gpu_meter._target_=benchmarks.gpu_meter.GpuMeter" \
-          "+callbacks.gpu_meter.out=$out.json") > "$out.log" 2>&1 && [ -f "$out.json" ]; then
+    [ -f "$out-dev.ok" ] && dev="ok"
+    if [ -f "$out.json" ]; then
       read -r rate peak finite < <("$PY" -c 'import json, sys; m = json.load(open(sys.argv[1]))
 fmt = lambda v, f: "-" if v is None else format(v, f)
 print(fmt(m["images_per_s"], ".0f"), fmt(m["peak_gib"], ".2f"), m["finite"])' "$out.json")
-      # The meter is this script's, not the recipe's: gan.sample builds only the project's classes, so it goes.
-      "$PY" -c 'import sys; from omegaconf import OmegaConf; c = OmegaConf.load(sys.argv[1])
-c.callbacks.pop("gpu_meter"); OmegaConf.save(c, sys.argv[1])' "$out/config.yaml"
-      if CUDA_VISIBLE_DEVICES="" "$PY" -m gan.sample "$out" -n 8 --out "$out-sampled" > "$out-sample.log" 2>&1; then
-        sample="ok"
-      else
-        sample="fail"
-      fi
+      sample="fail"; [ -f "$out-sample.ok" ] && sample="ok"
     fi
     printf '| %s | %s | %s | %s | %s | %s | %s |\n' "$variant" "$preset" "$dev" "$rate" "$peak" "$finite" "$sample"
     if [ "$dev" != ok ] || [ "$finite" != True ] || [ "$sample" != ok ]; then
