@@ -34,10 +34,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("runs", nargs="+")
     parser.add_argument("--critics", default="1000:3e-3:128:0.05")
+    parser.add_argument("--ceilings", default=",".join(f"{q}:{m}" for q, m in CEILINGS),
+                        help="quantile:margin pairs, comma-separated (default: %(default)s)")
     args = parser.parse_args()
+    ceilings = [tuple(map(float, pair.split(":"))) for pair in args.ceilings.split(",")]
     torch.set_num_threads(1)
-    print("| run | critic | CPU s | " + " | ".join(f"q {q}, margin {m}" for q, m in CEILINGS) + " |")
-    print("|---" * (3 + len(CEILINGS)) + "|")
+    print("| run | critic | CPU s | " + " | ".join(f"q {q}, margin {m}" for q, m in ceilings) + " |")
+    print("|---" * (3 + len(ceilings)) + "|")
     print("(each cell: modes, high quality, reverse KL, share of G's draws kept)")
     for run in args.runs:
         model, _ = load_model(run)
@@ -57,7 +60,7 @@ def main() -> None:
             with torch.no_grad():
                 logits = critic(model.draw(10_000, seed=1, raw=True))  # (10000,) the burn-in draws
             cells = []
-            for quantile, margin in CEILINGS:
+            for quantile, margin in ceilings:
                 sampler.ceiling.copy_((logits.max() if quantile >= 1 else torch.quantile(logits, quantile)) - margin)
                 model.rejection = sampler
                 points, kept = model._draw(2500, 0, raw=False)
