@@ -13,8 +13,8 @@ row per run, then the mean and range per (data, recipe) beside PacGAN's Table 1 
 Recipes: `default` is model=mixture as configured (rejection sampling on; G's own figures in the raw column);
 `gan` is the same networks and schedule with pack=1 (on the ring, the default's G without its EMA); `pacgan`
 packs 2 samples on the ring and 4 on the grid, PacGAN's best rows. Both baselines sample G directly
-(model.sampling=raw), as the papers do, from G itself (no EMA). The batch, D updates and schedule are the
-default's for all three.
+(model.sampling=raw), as the papers do, from G itself (no EMA), and train without R1. The batch, D updates and
+schedule are the default's for all three.
 """
 
 import argparse
@@ -38,10 +38,10 @@ from gan.run import train
 CONF = Path(__file__).resolve().parents[1] / "conf"
 RECIPES = {
     "default": {"ring": [], "grid": []},
-    "gan": {"ring": ["model.pack=1", "model.sampling=raw", "model.ema_decay=null"],
-            "grid": ["model.pack=1", "model.sampling=raw", "model.ema_decay=null"]},
-    "pacgan": {"ring": ["model.pack=2", "model.sampling=raw", "model.ema_decay=null"],
-               "grid": ["model.pack=4", "model.sampling=raw", "model.ema_decay=null"]},
+    "gan": {"ring": ["model.pack=1", "model.sampling=raw", "model.ema_decay=null", "model.r1_gamma=0"],
+            "grid": ["model.pack=1", "model.sampling=raw", "model.ema_decay=null", "model.r1_gamma=0"]},
+    "pacgan": {"ring": ["model.pack=2", "model.sampling=raw", "model.ema_decay=null", "model.r1_gamma=0"],
+               "grid": ["model.pack=4", "model.sampling=raw", "model.ema_decay=null", "model.r1_gamma=0"]},
 }
 # PacGAN Table 1 (10 trials, 2,500 samples): (modes, high quality, reverse KL)
 ANCHORS = {("ring", "gan"): "GAN 6.3, 98.2 %, 0.45", ("ring", "pacgan"): "PacGAN2 7.9, 95.6 %, 0.07",

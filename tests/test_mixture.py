@@ -157,9 +157,11 @@ def test_discriminator_judges_points_over_the_mixtures_radius(make_cfg):
 
 def test_each_mixture_gets_its_own_pack_and_schedule(make_cfg):
     # The ring trains a plain GAN, the grid packs 2 (conf/model/mixture.yaml, docs/mixtures.md); model.pack still wins.
-    for data, pack, decay_start, steps, ema in (("ring", 1, 0.5, 10_000, 0.999), ("grid", 2, 0.0, 15_000, None)):
+    for data, pack, decay_start, steps, ema, r1 in (("ring", 1, 0.5, 10_000, 0.999, 0),
+                                                    ("grid", 2, 0.0, 15_000, None, 1)):
         cfg = make_cfg("model=mixture", f"data={data}")
         assert cfg.model.pack == pack and cfg.model.discriminator.pack == pack
+        assert cfg.model.r1_gamma == r1  # R1 lets the grid's slow seeds separate their modes in time
         assert cfg.model.lr_decay_start == decay_start  # the grid decays its rates from the first step
         # Run lengths: at 5,000 steps ring seed 300 left a mode nearly empty (round 5); at 12,500 grid seed 307
         # ended with 24 modes (round 6).
