@@ -36,12 +36,11 @@ from benchmarks.gaussian_endstate import parse_seeds
 from gan.run import train
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
+AS_THE_PAPERS = ["model.sampling=raw", "model.ema_decay=null", "model.r1_gamma=0"]  # the baselines: G's own draws
 RECIPES = {
     "default": {"ring": [], "grid": []},
-    "gan": {"ring": ["model.pack=1", "model.sampling=raw", "model.ema_decay=null", "model.r1_gamma=0"],
-            "grid": ["model.pack=1", "model.sampling=raw", "model.ema_decay=null", "model.r1_gamma=0"]},
-    "pacgan": {"ring": ["model.pack=2", "model.sampling=raw", "model.ema_decay=null", "model.r1_gamma=0"],
-               "grid": ["model.pack=4", "model.sampling=raw", "model.ema_decay=null", "model.r1_gamma=0"]},
+    "gan": {"ring": ["model.pack=1", *AS_THE_PAPERS], "grid": ["model.pack=1", *AS_THE_PAPERS]},
+    "pacgan": {"ring": ["model.pack=2", *AS_THE_PAPERS], "grid": ["model.pack=4", *AS_THE_PAPERS]},
 }
 # PacGAN Table 1 (10 trials, 2,500 samples): (modes, high quality, reverse KL)
 ANCHORS = {("ring", "gan"): "GAN 6.3, 98.2 %, 0.45", ("ring", "pacgan"): "PacGAN2 7.9, 95.6 %, 0.07",
