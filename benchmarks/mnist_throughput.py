@@ -16,6 +16,8 @@ bound: only the matrix products of one (c) step, on the networks' own shapes (D 
      and input gradients, G forward/backward, D forward and input gradients on B fakes), timed back to back in
      the same kind of process with the same threads: this machine's sgemm time for the step. (c) / bound is the
      share of the hardware limit the whole training step reaches.
+(c0) (c) with no callbacks, no progress bar and no logger: Lightning's loop and our LightningModule alone, so
+     (c0) / (b'') is what the loop costs and (c) / (c0) what the callbacks, TensorBoard and the bar add;
 (cc) (c) with `model.compile=true`: G and D compiled by torch.compile (the compilation falls in the warm-up);
 (a0), (b0) the batches of (a) and (b) fetched alone, no training: what the data path costs per batch. With
      a free data path (a) would save at most that share of its step, which bounds (b) / (a) and, up to the
@@ -51,6 +53,7 @@ WAYS = {
     "b'": "(b') shared-step arithmetic before, plain loop, tensor",
     "b''": "(b'') shared-step arithmetic now (one D pass, fused Adam), plain loop",
     "c": "(c) gan.run train(cfg), model=vanilla data=mnist",
+    "c0": "(c0) (c) with no callbacks, progress bar or logger",
     "cc": "(c) with model.compile=true (torch.compile of G and D)",
     "bound": "bound: the step's matrix products alone (sgemm)",
     "a0": "(a0) seed DataLoader alone, no training",
@@ -259,7 +262,7 @@ def StepTimer():  # noqa: N802 - `_target_` of a callback added to (c)'s configu
     return _StepTimer()
 
 
-def gan_run(data_dir: str, total_steps: int, *extra: str) -> None:
+def gan_run(data_dir: str, total_steps: int, *extra: str, bare: bool = False) -> None:
     from omegaconf import open_dict
 
     from gan.run import train
@@ -271,7 +274,9 @@ def gan_run(data_dir: str, total_steps: int, *extra: str) -> None:
                      *extra]
         cfg = compose_config(overrides, Path(out), Path(data_dir))
         with open_dict(cfg):
-            cfg.trainer.enable_progress_bar = True  # compose_config turns it off for tests; users have it
+            cfg.trainer.enable_progress_bar = not bare  # compose_config turns it off for tests; users have it
+            if bare:  # (c0): the loop alone
+                cfg.callbacks, cfg.logger = {}, {}
             cfg.callbacks.step_timer = {"_target_": "__main__.StepTimer"}
         train(cfg)
 
@@ -280,8 +285,8 @@ def run_one(way: str, data_dir: str, steps: int, warmup: int, threads: int) -> d
     if threads:
         torch.set_num_threads(threads)
     torch.manual_seed(0)
-    if way in ("c", "cc"):
-        gan_run(data_dir, warmup + steps, *(["model.compile=true"] if way == "cc" else []))
+    if way in ("c", "c0", "cc"):
+        gan_run(data_dir, warmup + steps, *(["model.compile=true"] if way == "cc" else []), bare=way == "c0")
     else:
         batches = None if way == "bound" else seed_batches(data_dir) if way.startswith("a") else tensor_batches(data_dir)
         loop = {"b'": shared_arithmetic_loop, "b''": one_pass_loop, "bound": products_only, "a0": fetch_only,
@@ -349,11 +354,12 @@ def main() -> None:
         print(f"bound: {step_flops() / BATCH / 1e6:.1f} MFLOP per image per step in {len(step_products())} matrix "
               f"products; sgemm at {step_flops() * bound / BATCH / 1e9:.0f} GFLOP/s on them: {bound:.0f} images/s")
         bound_cpu = med["bound"]["images_per_cpu_s"]  # on a shared machine the steadier comparison
-        for way in ("b'", "b''", "c", "cc"):
+        for way in ("b'", "b''", "c", "c0", "cc"):
             if way in med:
                 print(f"({way}) = {med[way]['images_per_s'] / bound:.1%} of the bound "
                       f"(per CPU-s: {med[way]['images_per_cpu_s'] / bound_cpu:.1%})")
-    for x, y in (("c", "b"), ("c", "b'"), ("c", "b''"), ("cc", "c"), ("c", "a"), ("b", "a")):
+    pairs = (("c", "b"), ("c", "b'"), ("c", "b''"), ("c0", "b''"), ("c", "c0"), ("cc", "c"), ("c", "a"), ("b", "a"))
+    for x, y in pairs:
         if x in med and y in med:
             ratio = {k: med[x][k] / med[y][k] for k in ("images_per_s", "images_per_s_total", "images_per_cpu_s")}
             print(f"({x}) / ({y}) = {ratio['images_per_s']:.2f} (total {ratio['images_per_s_total']:.2f}, "

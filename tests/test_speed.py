@@ -21,6 +21,7 @@ from gan.networks.gaussian import GaussianDiscriminator
 from gan.networks.mlp import MLPDiscriminator, UniformDropout
 from gan.networks.points import PointDiscriminator
 from gan.preflight import gpu_driver_present
+from tests.conftest import SHARED_DATA
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -382,6 +383,19 @@ def test_the_light_data_checks_name_torchvisions_files():
     for name, folder in MNIST_FOLDERS.items():
         cls = getattr(datasets, folder)
         assert [url.rsplit("/", 1)[-1].removesuffix(".gz") for url, _ in cls.resources] == IDX_FILES, name
+
+
+@pytest.mark.skipif(not (SHARED_DATA / "MNIST" / "raw").is_dir(), reason="needs MNIST in ../shared/data")
+def test_the_throughput_benchmark_times_our_loop_without_callbacks(tmp_path):
+    """(c0) of benchmarks/mnist_throughput.py: gan.run's loop with no callbacks, bar or logger; it writes no run."""
+    done = subprocess.run([sys.executable, str(REPO / "benchmarks" / "mnist_throughput.py"), "--way", "c0",
+                           "--steps", "2", "--warmup", "1", "--data-dir", str(SHARED_DATA), "--threads", "1"],
+                          capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    result = json.loads([line for line in done.stdout.splitlines() if line.startswith("RESULT ")][-1][7:])
+    assert result["images_per_s"] > 0 and result["images_per_cpu_s"] > 0
+    assert "Epoch" not in done.stdout + done.stderr  # no progress bar
+    assert not list(tmp_path.iterdir())
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA: gpu_check.sh would run its GPU runs")
