@@ -39,8 +39,11 @@ def check_run_keys(cfg: DictConfig) -> None:
     if seed is not None and not 0 <= _integer("seed", seed, "seed=1234") < 2**32:
         raise ConfigError(f"seed={seed}: use a whole number from 0 to 4294967295, or seed=null for a random run.")
     threads = cfg.get("threads")
-    if threads is not None and _integer("threads", threads, "threads=1") < 1:
-        raise ConfigError(f"threads={threads}: give 1 or more CPU threads, or threads=null for torch's default.")
+    if threads not in (None, "auto") and _integer("threads", threads, "threads=1") < 1:
+        raise ConfigError(
+            f"threads={threads}: give 1 or more CPU threads, threads=auto (1 for small networks) or threads=null "
+            "for torch's default (one per core)."
+        )
     trainer = cfg.get("trainer") or {}
     max_steps = _integer("trainer.max_steps", trainer.get("max_steps", -1), "trainer.max_steps=2000")
     if max_steps == 0 or max_steps < -1:

@@ -41,6 +41,8 @@ CONFIG_DIR = str(Path(__file__).resolve().parent / "conf") if (Path(__file__).pa
 )  # conf/ sits beside the package in a checkout and inside it in a wheel
 # Overrides that say where a run is, not what it is: never replayed onto a resumed recipe.
 PLACE_KEYS = ("resume", "ckpt_path", "paths.output_dir")
+# `threads=auto`: networks with fewer parameters than this (G and D together) train on one CPU thread.
+SMALL_NETWORK = 200_000
 # Optional extras: an override naming the first needs the module of the second, installed by the third.
 EXTRAS = (("optuna", "hydra_plugins.hydra_optuna_sweeper", "optuna"), ("slurm", "hydra_plugins.hydra_submitit_launcher", "slurm"))
 
@@ -112,10 +114,6 @@ def _build(cfg: DictConfig):
     from gan.callbacks.safety import TrainingStepLimit
     from gan.checkpoint import check_fits, read_checkpoint
 
-    if cfg.get("threads"):  # intra-op threads of this process (docs/speed.md); torch's default is one per core
-        import torch
-
-        torch.set_num_threads(int(cfg.threads))
     if cfg.get("seed") is not None:
         pl.seed_everything(cfg.seed, workers=True, verbose=False)
     # Plain lists and dicts as arguments (not OmegaConf containers): hyperparameters in checkpoints must
@@ -141,6 +139,24 @@ def _build(cfg: DictConfig):
         # DDP re-runs this command for each further rank: they must write into this run's folder, not a new one.
         sys.argv.append(f"paths.output_dir={cfg.paths.output_dir}")
     return model, datamodule, loggers, trainer, start_step  # start_step: Lightning's global_step it starts from
+
+
+def set_threads(threads: int | str | None, model) -> int:
+    """torch's intra-op CPU threads for this process: `threads=N`, or by the size of the networks (`auto`).
+
+    `auto`: one thread for networks under SMALL_NETWORK parameters (the Gaussian GAN, the 2-D mixtures), whose
+    steps are too short to split: a second thread only waits for the first and, on a busy machine, for a core
+    (docs/speed.md measures both); torch's default (one per core) for the image networks. `null`: torch's default.
+    """
+    import torch
+
+    before = torch.get_num_threads()
+    if threads == "auto":
+        size = sum(p.numel() for p in model.parameters())
+        threads = 1 if size < SMALL_NETWORK else None
+    if threads is not None:
+        torch.set_num_threads(int(threads))
+    return before  # train() sets it back: a sweep's jobs, or tests, run one after another in one process
 
 
 def _is_launched_rank() -> bool:
@@ -205,9 +221,13 @@ def train(cfg: DictConfig) -> dict[str, float]:
         logging.getLogger().removeHandler(early)
     for record in early.buffer:
         log_file.handle(record)
+    threads_before = set_threads(cfg.get("threads"), model)
     try:
         return _fit(cfg, recipe, model, datamodule, loggers, trainer, output_dir, start_step)
     finally:
+        import torch
+
+        torch.set_num_threads(threads_before)
         logging.getLogger().removeHandler(log_file)
         log_file.close()
 
