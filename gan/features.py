@@ -157,7 +157,7 @@ def check_build_settings(cfg: DictConfig) -> None:
         raise ConfigError(f"lr={cfg.lr}: the classifier's learning rate must be positive (default 1e-3).")
     if not 0 <= float(cfg.min_accuracy) <= 1:
         raise ConfigError(f"min_accuracy={cfg.min_accuracy}: a held-out accuracy between 0 and 1 (default 0.9).")
-    if cfg.data.get("channels") is None:  # numbers and 2-D points: no images to classify
+    if cfg.data.get("channels") is None and cfg.data.get("dataset") is None:  # numbers, 2-D points: no images
         raise ConfigError(f"data={cfg.data.get('_target_')}: feature networks are for image data (data=mnist, "
                           "data=fashion_mnist); the Gaussian and mixture GANs are scored on their own figures.")
 
