@@ -12,139 +12,29 @@ else ~/.cache/gan), shared by every run and folder; other settings get a file of
 them (`classifier_file`), so a quick look never replaces the shared one. A classifier whose held-out accuracy is
 below `min_accuracy` (0.9) is not saved, and nothing is scored with one (`check_usable`): a 12 %-accurate
 classifier maps every image to nearly the same features, and FID over them is near 0 for any generator.
-The file is written whole or not at all
+The network, its training loop and its file format are gan/classifier.py. The file is written whole or not at all
 (a temporary file renamed into place), and builders queue on a lock file beside it, so two runs starting at
 once train it once. Standard FID needs Inception weights, which every GAN library downloads at run time; this
 classifier is trained here, offline, so its figures compare runs of this project with each other, not with
 papers' Inception FIDs.
 """
 
-import os
-import tempfile
 import time
 from pathlib import Path
 
 import hydra
 import torch
-import torch.nn.functional as F
 from filelock import FileLock
 from hydra.errors import InstantiationException
 from omegaconf import DictConfig, OmegaConf
-from torch import nn
-from tqdm import tqdm
 
+from gan.classifier import (Classifier, accuracy, atomic_save, load_classifier,  # noqa: F401 - also imported from here
+                            save_classifier, train_classifier)
 from gan.errors import ConfigError, DataError, GanError
 
 CONFIG_DIR = str(Path(__file__).resolve().parent / "conf") if (Path(__file__).parent / "conf").is_dir() else str(
     Path(__file__).resolve().parent.parent / "conf"
 )  # conf/ sits beside the package in a checkout and inside it in a wheel
-
-
-class Classifier(nn.Module):
-    """Two conv blocks and a `num_features`-wide hidden layer; that layer is the feature space of FID/KID.
-
-    (B, C, S, S) in [-1, 1] -> features (B, num_features) -> logits (B, num_classes). The adaptive pool
-    makes any image size work (28 px MNIST, 64 px folders) with the same head.
-    """
-
-    def __init__(self, channels: int = 1, num_classes: int = 10, width: int = 16, num_features: int = 128) -> None:
-        super().__init__()
-        self.config = {"channels": channels, "num_classes": num_classes, "width": width, "num_features": num_features}
-        self.num_features, self.num_classes = num_features, num_classes
-        self.body = nn.Sequential(
-            nn.Conv2d(channels, width, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),  # (B, w, S/2, S/2)
-            nn.Conv2d(width, 2 * width, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),  # (B, 2w, S/4, S/4)
-            nn.AdaptiveAvgPool2d(7), nn.Flatten(),  # (B, 2w * 49)
-            nn.Linear(2 * width * 49, num_features), nn.ReLU(),
-        )
-        self.head = nn.Linear(num_features, num_classes)
-
-    def features(self, images: torch.Tensor) -> torch.Tensor:
-        return self.body(images)
-
-    def forward(self, images: torch.Tensor) -> torch.Tensor:
-        return self.head(self.body(images))
-
-
-def train_classifier(
-    images: torch.Tensor,
-    labels: torch.Tensor,
-    num_classes: int,
-    epochs: int = 2,
-    batch_size: int = 128,
-    lr: float = 1e-3,
-    seed: int = 0,
-    **net_options,
-) -> Classifier:
-    """Adam on cross-entropy over (N, C, S, S) images in [-1, 1]; returns the classifier in eval mode."""
-    generator = torch.Generator().manual_seed(seed)  # own stream: reproducible, leaves the global one alone
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        classifier = Classifier(images.shape[1], num_classes, **net_options).to(images.device)
-    optimizer = torch.optim.Adam(classifier.parameters(), lr=lr)
-    classifier.train()
-    batches = -(-len(images) // batch_size)
-    # A bar on a terminal only (tqdm's disable=None): logs and captured output get the lines around it.
-    with tqdm(total=epochs * batches, desc="feature classifier", unit="batch", disable=None, leave=False) as bar:
-        for _ in range(epochs):
-            for index in torch.randperm(len(images), generator=generator).split(batch_size):
-                index = index.to(images.device)
-                loss = F.cross_entropy(classifier(images[index]), labels[index])
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                optimizer.step()
-                bar.update()
-    return classifier.eval()
-
-
-@torch.no_grad()
-def accuracy(classifier: nn.Module, images: torch.Tensor, labels: torch.Tensor, batch_size: int = 1000) -> float:
-    correct = sum(
-        (classifier(x).argmax(1) == y).sum().item() for x, y in zip(images.split(batch_size), labels.split(batch_size))
-    )
-    return correct / len(labels)
-
-
-def save_classifier(classifier: Classifier, path: str | Path, **info) -> Path:
-    """Weights, the constructor's arguments and `info` (dataset, accuracy, ...) in one file, written whole:
-    to a temporary file beside it, then renamed over it (a reader never sees half a file)."""
-    state = {k: v.cpu() for k, v in classifier.state_dict().items()}
-    return atomic_save({"state_dict": state, "config": classifier.config, "info": info}, path)
-
-
-def atomic_save(obj, path: str | Path) -> Path:
-    """torch.save to a temporary file in the same folder, then os.replace onto `path`: whole or not at all."""
-    path = Path(path).expanduser()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as f:
-            torch.save(obj, f)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(temporary, 0o666 & ~umask)  # mkstemp's file is private; a shared cache must be readable
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    return path
-
-
-def load_classifier(path: str | Path) -> tuple[Classifier, dict]:
-    """(classifier in eval mode on the CPU, its info); `weights_only` loading runs nothing from the file."""
-    path = Path(path).expanduser()
-    if not path.is_file():
-        raise DataError(f"no feature classifier at {path}: build it with `python -m gan.features data=<dataset>`.")
-    try:
-        saved = torch.load(path, map_location="cpu", weights_only=True)
-        classifier = Classifier(**saved["config"])
-        classifier.load_state_dict(saved["state_dict"])
-    except Exception as error:  # truncated file, or one written by something else
-        raise DataError(
-            f"cannot read the feature classifier {path} ({type(error).__name__}: {error}); delete it and "
-            "rebuild it with `python -m gan.features data=<dataset>`."
-        ) from error
-    return classifier.eval(), dict(saved.get("info", {}))
 
 
 def check_build_settings(cfg: DictConfig) -> None:
@@ -227,7 +117,8 @@ def ensure_classifier(path: str | Path, data: DictConfig | dict, rebuild: bool =
                 return path
             cfg = build_config(data, path, **settings)
             subset = f"{cfg.max_samples} of the" if cfg.max_samples is not None else "all"
-            why = "again (rebuild=true)" if rebuild else "now, once" if not path.exists() else "again (the one there is unusable)"
+            why = ("again (rebuild=true)" if rebuild else "now, once" if not path.exists()
+                   else "again (the one there is unusable)")
             print(f"Feature classifier for {cfg.data.get('dataset', 'this data')} at {path}: training it {why}, on "
                   f"{subset} train images for {cfg.epochs} epoch(s) (sample quality is measured in its features; "
                   "`python -m gan.features` builds it ahead of time).", flush=True)
@@ -268,10 +159,9 @@ def classifier_file(path: str | Path, settings: dict | None) -> Path:
     """`path` for conf/features.yaml's own settings; for others, a file beside it named by what differs
     (`mnist-classifier-epochs1-max_samples1000.pt`), so that no other settings ever write the shared file."""
     path, defaults = Path(path).expanduser(), feature_defaults()
-    changed = {k: v for k, v in sorted((settings or {}).items()) if k in defaults and v is not None and v != defaults[k]}
-    if not changed:
-        return path
-    return path.with_name(f"{path.stem}-{'-'.join(f'{k}{v:g}' if isinstance(v, float) else f'{k}{v}' for k, v in changed.items())}{path.suffix}")
+    changed = [f"{k}{v:g}" if isinstance(v, float) else f"{k}{v}" for k, v in sorted((settings or {}).items())
+               if k in defaults and v is not None and v != defaults[k]]
+    return path.with_name(f"{path.stem}-{'-'.join(changed)}{path.suffix}") if changed else path
 
 
 def feature_defaults() -> dict:

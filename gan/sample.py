@@ -36,7 +36,8 @@ def check_values(n: int | None, steps: int | None, out: str | Path | None) -> No
     if n is not None and n < 1:
         raise ConfigError(f"-n {n}: ask for at least one sample.")
     if steps is not None and steps < 2:
-        raise ConfigError(f"--steps {steps}: an interpolation strip needs at least 2 images (its two ends); e.g. --steps 10.")
+        raise ConfigError(f"--steps {steps}: an interpolation strip needs at least 2 images (its two ends); "
+                          "e.g. --steps 10.")
     if out is not None:
         from gan.preflight import unwritable_folder  # hydra, not torch: after --help
 
