@@ -18,7 +18,7 @@ from omegaconf.base import ContainerMetadata, Metadata
 from omegaconf.nodes import AnyNode
 
 from gan.config import check_targets
-from gan.errors import DataError
+from gan.errors import ConfigError, DataError
 from gan.models.gan import GAN
 
 # Lightning stores the model's hyperparameters beside the weights, and Hydra hands list values over as
@@ -47,6 +47,16 @@ def find_checkpoint(path: str | Path) -> tuple[Path, Path]:
         raise DataError(f"{path} holds no checkpoints/*.ckpt: is it a run directory of `python -m gan.run`?")
     last = path / "checkpoints" / "last.ckpt"
     return (last if last.is_file() else candidates[-1]), path
+
+
+def check_device(device: str | torch.device) -> None:
+    """One line, before anything is loaded, for a device this machine does not have (`--device cuda` on a CPU box)."""
+    try:
+        kind = torch.device(device).type
+    except (RuntimeError, TypeError):
+        raise ConfigError(f"--device {device}: not a device torch knows; use --device cpu (or cuda).") from None
+    if kind == "cuda" and not torch.cuda.is_available():
+        raise ConfigError(f"--device {device}: no CUDA device is available on this machine; use --device cpu.")
 
 
 def load_model(path: str | Path, device: str | torch.device = "cpu") -> tuple[GAN, DictConfig]:

@@ -9,20 +9,22 @@ Prints a table and writes `<run>/evaluation.json` (or `--output`). The run's mod
 project's own MNIST/FashionMNIST classifier (trained here first if the cache has none), each beside the
 real-vs-real floor (as many train images scored against the same held-out images); standard Inception FID
 only with `--inception-weights` naming a local file. Gaussian GANs: moment errors, KS and W1 against the
-target. Nothing is downloaded.
+target. Nothing is downloaded. `--samples` below what the figures need (200 images: evaluator.min_samples) is
+scored with a warning. When the real reference features are cached, no real image is read, and `--data-dir`
+says so. This file imports torch only once the arguments are parsed, so `--help` answers at once.
 """
 
 import argparse
 import json
 import os
+import sys
 import time
 from pathlib import Path
 
-from omegaconf import open_dict
+from gan.errors import ConfigError, GanError
 
-from gan.checkpoint import find_checkpoint, load_model
-from gan.console import quiet_lightning
-from gan.errors import GanError
+DATA_ADVICE = ("Give gan.evaluate the folder it is in now: --data-dir <folder> (for MNIST the one holding "
+               "MNIST/raw; for an image folder its parent).")
 
 FLOORED = ("fid", "kid", "inception_fid", "precision", "recall", "density", "coverage")
 
@@ -42,17 +44,28 @@ def evaluate(
 
     `cache_dir` (default: the run's own, unless GAN_CACHE_DIR says otherwise) holds the classifier and the real
     reference features; with it, the classifier is `<cache_dir>/features/<dataset>-classifier.pt`."""
+    check_values(samples, output)
+    from gan.checkpoint import check_device, find_checkpoint, load_model
+    from gan.console import quiet_lightning
+
+    check_device(device)
     quiet_lightning()
     ckpt_path, run_dir = find_checkpoint(path)
+    target = Path(output) if output else run_dir / "evaluation.json"
+    check_values(samples, target)
     model, cfg = load_model(ckpt_path, device=device)
     data_cfg = _data_config(cfg, data_dir)
     cache_dir = cache_dir or os.environ.get("GAN_CACHE_DIR") or cfg.paths.get("cache_dir")
     dataset = data_cfg.get("dataset")
-    if feature_extractor is None and cache_dir and dataset and cfg.model.get("feature_extractor"):
-        feature_extractor = str(Path(cache_dir).expanduser() / "features" / f"{dataset}-classifier.pt")
     overrides = {"samples": samples, "feature_extractor": feature_extractor, "inception_weights": inception_weights}
+    if feature_extractor is not None:
+        overrides["feature_build"] = {}  # the file named, not one keyed by the run's build settings
+    elif cache_dir and dataset and cfg.model.get("feature_extractor"):
+        overrides["feature_extractor"] = str(Path(cache_dir).expanduser() / "features" / f"{dataset}-classifier.pt")
     evaluator = model.evaluator(data=data_cfg, cache_dir=cache_dir, seed=seed, **overrides)
-    report: dict = {"checkpoint": str(ckpt_path), "model": type(model).__name__}
+    report: dict = {"checkpoint": str(ckpt_path), "model": type(model).__name__, "warnings": []}
+    if evaluator is not None:
+        report["warnings"] = _check_inputs(evaluator, data_cfg, data_dir, samples)
     start = time.perf_counter()
     if evaluator is None:
         report["measured"], report["not_measured"], report["figures"] = [], ["nothing: the model has no evaluator"], {}
@@ -60,15 +73,50 @@ def evaluate(
         report["measured"], report["not_measured"] = evaluator.describe()
         report["figures"] = evaluator.evaluate(model)
     report["eval_time_s"] = time.perf_counter() - start
-    target = Path(output) if output else run_dir / "evaluation.json"
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(json.dumps(report, indent=2) + "\n")
     report["written_to"] = str(target)
     return report
 
 
+def check_values(samples: int | None, output: str | Path | None) -> None:
+    """One line for a sample count or report file that cannot work, known without torch or the model."""
+    if samples is not None and samples < 1:
+        raise ConfigError(f"--samples {samples}: score at least one sample (the figures want 200 or more; "
+                          "default: the run's model.eval_samples).")
+    if output is not None:
+        from gan.preflight import unwritable_folder  # hydra, not torch: after --help
+
+        output = Path(output).expanduser()
+        reason = "that is a folder; name a file" if output.is_dir() else unwritable_folder(output.parent)
+        if reason is None and output.exists() and not os.access(output, os.W_OK):
+            reason = "permission denied: it is not writable"
+        if reason:
+            raise ConfigError(f"--output {output}: {reason}; give --output a file in a folder you can write to.")
+
+
+def _check_inputs(evaluator, data_cfg, data_dir: str | None, samples: int | None) -> list[str]:
+    """The data the evaluator will read is there (else one line naming --data-dir); warnings for the rest."""
+    from gan.data.checks import check_data
+
+    warnings = []
+    if samples is not None and samples < evaluator.min_samples:
+        warnings.append(f"--samples {samples} is below the {evaluator.min_samples} these figures need to mean "
+                        "something (docs/evaluation.md); read them as noise.")
+    if evaluator.reads_data():
+        check_data(data_cfg, advice=DATA_ADVICE)
+    elif data_dir is not None and evaluator.can_measure():
+        warnings.append(f"--data-dir {data_dir} is not read: the real reference features of this data are cached in "
+                        f"{evaluator.cache_dir}; delete them there to compute them again from {data_dir}.")
+    for line in warnings:
+        print(f"warning: {line}", file=sys.stderr, flush=True)
+    return warnings
+
+
 def _data_config(cfg, data_dir: str | None):
     """The run's own data (held-out split as reference, train split for the floor), read from `data_dir`."""
+    from omegaconf import open_dict
+
     data_cfg = cfg.data.copy()
     if data_dir is not None:
         with open_dict(data_cfg):
@@ -82,6 +130,7 @@ def format_report(report: dict) -> str:
     """The figures as an aligned table, each beside its real-vs-real floor (class entropy beside log(classes))."""
     figures = report.get("figures", {})
     lines = [f"{report['model']} from {report['checkpoint']}"]
+    lines += [f"  warning:      {w}" for w in report.get("warnings", [])]
     lines += [f"  measured:     {m}" for m in report.get("measured", [])]
     lines += [f"  not measured: {m}" for m in report.get("not_measured", [])]
     if figures:

@@ -22,7 +22,7 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 from pytorch_lightning.utilities.model_helpers import is_overridden
 
-from gan.features import atomic_save, ensure_classifier, load_classifier
+from gan.features import atomic_save, check_usable, classifier_file, ensure_classifier, load_classifier
 from gan.metrics.gaussian import gaussian_report
 from gan.metrics.image import (ClassifierFeatures, InceptionFID, class_accuracy, class_spread, frechet_distance,
                                intra_class_fid, kernel_distance, matched_accuracy)
@@ -43,6 +43,11 @@ class ImageEvaluator:
     `class_accuracy` (how often the classifier predicts the asked label) and `intra_fid` (the mean over classes
     of the FID between its class-k images and the real class-k images), when its classes are the classifier's.
     """
+
+    # Below this, figures mislead (gan.evaluate warns): FID estimates 128 x 128 feature covariances (singular with
+    # fewer samples than features), KID's subsets shrink to the sample count (10 images gave KID -34) and PRDC's
+    # k=5 neighbourhoods span most of the set.
+    min_samples = 200
 
     def __init__(
         self,
@@ -66,9 +71,11 @@ class ImageEvaluator:
         self.data_key = self.dataset or f"data-{hashlib.sha1(described).hexdigest()[:8]}"
         if self.dataset and self.data.get("image_size") not in (None, 28):  # MNIST padded to 32 px: other images
             self.data_key = f"{self.dataset}-{self.data['image_size']}px"
-        self.path = Path(feature_extractor).expanduser() if feature_extractor else None
+        self.feature_build = {k: v for k, v in (feature_build or {}).items() if v is not None}
+        # Built with other settings than conf/features.yaml's, the classifier has a file of its own beside the shared one.
+        self.path = classifier_file(feature_extractor, self.feature_build) if feature_extractor else None
         self.samples, self.kid_subset_size, self.kid_subsets = int(samples), kid_subset_size, kid_subsets
-        self.nearest_k, self.seed, self.build, self.feature_build = nearest_k, seed, build, feature_build or {}
+        self.nearest_k, self.seed, self.build = nearest_k, seed, build
         self.inception_weights = inception_weights
         self.cache_dir = Path(cache_dir).expanduser() / "reference" if cache_dir else None
         self._datamodule = self._inception = None
@@ -100,6 +107,14 @@ class ImageEvaluator:
 
     def can_measure(self) -> bool:
         return self.features_measured() or bool(self.inception_weights)
+
+    def reads_data(self) -> bool:
+        """False when everything real is cached: a usable classifier and its reference and floor features on disk."""
+        if not self.can_measure():
+            return False
+        if self.inception_weights or not self.path.is_file() or self.cache_dir is None:
+            return True
+        return not all((self.cache_dir / self._cache_name(role)).is_file() for role in ("reference", "floor"))
 
     def features_measured(self) -> bool:
         return self.path is not None and (self.path.is_file() or (self.build and self.dataset is not None))
@@ -197,7 +212,8 @@ class ImageEvaluator:
                 if len(cached["features"]) > self.nearest_k:
                     cached["radii"] = nearest_neighbour_radii(cached["features"], self.nearest_k)
                 if self.cache_dir is not None and self.dataset is not None:
-                    atomic_save(cached, self.cache_dir / name)
+                    with contextlib.suppress(OSError):  # a read-only shared cache: computed here, kept in memory only
+                        atomic_save(cached, self.cache_dir / name)
             _REAL[name] = cached
         return {**_REAL[name], "num_classes": features.num_classes}
 
@@ -274,6 +290,8 @@ class OwnFiguresEvaluator:
     """A toy model's own figures (`model.evaluate(seed, samples)`: the Gaussian GAN's moments, KS and W1, a
     mixture's PacGAN mode figures) on `samples` fresh draws from a fixed seed, in a forked RNG."""
 
+    min_samples = 100  # KS, W1 and a mode histogram over fewer draws say more about the draws than the generator
+
     def __init__(self, what: str, samples: int, seed: int = 0) -> None:
         self.what, self.samples, self.seed = what, int(samples), seed
 
@@ -282,6 +300,9 @@ class OwnFiguresEvaluator:
 
     def can_measure(self) -> bool:
         return True
+
+    def reads_data(self) -> bool:
+        return False  # the model draws its own target
 
     def prepare(self) -> None:
         pass
@@ -298,11 +319,13 @@ def final_figures(model, cfg: DictConfig, build: bool = True) -> dict[str, float
 
 
 def load_classifier_cached(path: Path) -> tuple[ClassifierFeatures, dict, str]:
-    """(frozen features, info, short digest of the file) of a classifier file; read once per process and version."""
+    """(frozen features, info, short digest of the file) of a usable classifier file; read once per process and
+    version. One line (`check_usable`) for a classifier too weak to score with."""
     stat = path.stat()
     key = (str(path.resolve()), stat.st_mtime_ns, stat.st_size)
     if key not in _CLASSIFIERS:
         classifier, info = load_classifier(path)
+        check_usable(info, path)  # never scores with a classifier below its accuracy bar
         digest = hashlib.sha1(path.read_bytes()).hexdigest()[:12]  # names the reference features it produced
         _CLASSIFIERS[key] = (ClassifierFeatures(classifier, info.get("image_shape")), info, digest)
     return _CLASSIFIERS[key]

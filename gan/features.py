@@ -2,31 +2,34 @@
 
     python -m gan.features data=mnist                    # ~3 CPU minutes on 2 cores; test accuracy 98 %
     python -m gan.features data=fashion_mnist
-    python -m gan.features data=mnist max_samples=2000 epochs=1     # a quick look (tests use this)
+    python -m gan.features data=mnist max_samples=3000 epochs=2 min_accuracy=0.8   # a quick look, in its own file
+    python -m gan.features data=mnist rebuild=true      # train again although a usable one is there
 
 Image runs and `gan.evaluate` build it themselves when it is missing (`ensure_classifier`); this command builds
-it ahead of time. The weights go to `${paths.cache_dir}/features/<dataset>-classifier.pt` (`paths.cache_dir`:
-env GAN_CACHE_DIR, else ~/.cache/gan), shared by every run and folder. The file is written whole or not at all
+it ahead of time, and says so and stops when a usable one is already there. With conf/features.yaml's settings
+the weights go to `${paths.cache_dir}/features/<dataset>-classifier.pt` (`paths.cache_dir`: env GAN_CACHE_DIR,
+else ~/.cache/gan), shared by every run and folder; other settings get a file of their own beside it, named by
+them (`classifier_file`), so a quick look never replaces the shared one. A classifier whose held-out accuracy is
+below `min_accuracy` (0.9) is not saved, and nothing is scored with one (`check_usable`): a 12 %-accurate
+classifier maps every image to nearly the same features, and FID over them is near 0 for any generator.
+The network, its training loop and its file format are gan/classifier.py. The file is written whole or not at all
 (a temporary file renamed into place), and builders queue on a lock file beside it, so two runs starting at
 once train it once. Standard FID needs Inception weights, which every GAN library downloads at run time; this
 classifier is trained here, offline, so its figures compare runs of this project with each other, not with
 papers' Inception FIDs.
 """
 
-import os
-import tempfile
 import time
 from pathlib import Path
 
 import hydra
 import torch
-import torch.nn.functional as F
 from filelock import FileLock
 from hydra.errors import InstantiationException
 from omegaconf import DictConfig, OmegaConf
-from torch import nn
-from tqdm import tqdm
 
+from gan.classifier import (Classifier, accuracy, atomic_save, load_classifier,  # noqa: F401 - also imported from here
+                            save_classifier, train_classifier)
 from gan.errors import ConfigError, DataError, GanError
 
 CONFIG_DIR = str(Path(__file__).resolve().parent / "conf") if (Path(__file__).parent / "conf").is_dir() else str(
@@ -34,115 +37,24 @@ CONFIG_DIR = str(Path(__file__).resolve().parent / "conf") if (Path(__file__).pa
 )  # conf/ sits beside the package in a checkout and inside it in a wheel
 
 
-class Classifier(nn.Module):
-    """Two conv blocks and a `num_features`-wide hidden layer; that layer is the feature space of FID/KID.
-
-    (B, C, S, S) in [-1, 1] -> features (B, num_features) -> logits (B, num_classes). The adaptive pool
-    makes any image size work (28 px MNIST, 64 px folders) with the same head.
-    """
-
-    def __init__(self, channels: int = 1, num_classes: int = 10, width: int = 16, num_features: int = 128) -> None:
-        super().__init__()
-        self.config = {"channels": channels, "num_classes": num_classes, "width": width, "num_features": num_features}
-        self.num_features, self.num_classes = num_features, num_classes
-        self.body = nn.Sequential(
-            nn.Conv2d(channels, width, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),  # (B, w, S/2, S/2)
-            nn.Conv2d(width, 2 * width, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),  # (B, 2w, S/4, S/4)
-            nn.AdaptiveAvgPool2d(7), nn.Flatten(),  # (B, 2w * 49)
-            nn.Linear(2 * width * 49, num_features), nn.ReLU(),
-        )
-        self.head = nn.Linear(num_features, num_classes)
-
-    def features(self, images: torch.Tensor) -> torch.Tensor:
-        return self.body(images)
-
-    def forward(self, images: torch.Tensor) -> torch.Tensor:
-        return self.head(self.body(images))
-
-
-def train_classifier(
-    images: torch.Tensor,
-    labels: torch.Tensor,
-    num_classes: int,
-    epochs: int = 2,
-    batch_size: int = 128,
-    lr: float = 1e-3,
-    seed: int = 0,
-    **net_options,
-) -> Classifier:
-    """Adam on cross-entropy over (N, C, S, S) images in [-1, 1]; returns the classifier in eval mode."""
-    generator = torch.Generator().manual_seed(seed)  # own stream: reproducible, leaves the global one alone
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        classifier = Classifier(images.shape[1], num_classes, **net_options).to(images.device)
-    optimizer = torch.optim.Adam(classifier.parameters(), lr=lr)
-    classifier.train()
-    batches = -(-len(images) // batch_size)
-    # A bar on a terminal only (tqdm's disable=None): logs and captured output get the lines around it.
-    with tqdm(total=epochs * batches, desc="feature classifier", unit="batch", disable=None, leave=False) as bar:
-        for _ in range(epochs):
-            for index in torch.randperm(len(images), generator=generator).split(batch_size):
-                index = index.to(images.device)
-                loss = F.cross_entropy(classifier(images[index]), labels[index])
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                optimizer.step()
-                bar.update()
-    return classifier.eval()
-
-
-@torch.no_grad()
-def accuracy(classifier: nn.Module, images: torch.Tensor, labels: torch.Tensor, batch_size: int = 1000) -> float:
-    correct = sum(
-        (classifier(x).argmax(1) == y).sum().item() for x, y in zip(images.split(batch_size), labels.split(batch_size))
-    )
-    return correct / len(labels)
-
-
-def save_classifier(classifier: Classifier, path: str | Path, **info) -> Path:
-    """Weights, the constructor's arguments and `info` (dataset, accuracy, ...) in one file, written whole:
-    to a temporary file beside it, then renamed over it (a reader never sees half a file)."""
-    state = {k: v.cpu() for k, v in classifier.state_dict().items()}
-    return atomic_save({"state_dict": state, "config": classifier.config, "info": info}, path)
-
-
-def atomic_save(obj, path: str | Path) -> Path:
-    """torch.save to a temporary file in the same folder, then os.replace onto `path`: whole or not at all."""
-    path = Path(path).expanduser()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as f:
-            torch.save(obj, f)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(temporary, 0o666 & ~umask)  # mkstemp's file is private; a shared cache must be readable
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    return path
-
-
-def load_classifier(path: str | Path) -> tuple[Classifier, dict]:
-    """(classifier in eval mode on the CPU, its info); `weights_only` loading runs nothing from the file."""
-    path = Path(path).expanduser()
-    if not path.is_file():
-        raise DataError(f"no feature classifier at {path}: build it with `python -m gan.features data=<dataset>`.")
-    try:
-        saved = torch.load(path, map_location="cpu", weights_only=True)
-        classifier = Classifier(**saved["config"])
-        classifier.load_state_dict(saved["state_dict"])
-    except Exception as error:  # truncated file, or one written by something else
-        raise DataError(
-            f"cannot read the feature classifier {path} ({type(error).__name__}: {error}); delete it and "
-            "rebuild it with `python -m gan.features data=<dataset>`."
-        ) from error
-    return classifier.eval(), dict(saved.get("info", {}))
+def check_build_settings(cfg: DictConfig) -> None:
+    """One line for settings that cannot make a usable classifier, or data that is not labelled images."""
+    for key in ("epochs", "batch_size", "width", "num_features"):
+        if not int(cfg[key]) >= 1:
+            raise ConfigError(f"{key}={cfg[key]}: a feature classifier needs {key} >= 1 (default "
+                              f"{feature_defaults()[key]}); with less it cannot learn the classes FID relies on.")
+    if not float(cfg.lr) > 0:
+        raise ConfigError(f"lr={cfg.lr}: the classifier's learning rate must be positive (default 1e-3).")
+    if not 0 <= float(cfg.min_accuracy) <= 1:
+        raise ConfigError(f"min_accuracy={cfg.min_accuracy}: a held-out accuracy between 0 and 1 (default 0.9).")
+    if cfg.data.get("channels") is None and cfg.data.get("dataset") is None:  # numbers, 2-D points: no images
+        raise ConfigError(f"data={cfg.data.get('_target_')}: feature networks are for image data (data=mnist, "
+                          "data=fashion_mnist); the Gaussian and mixture GANs are scored on their own figures.")
 
 
 def build(cfg: DictConfig) -> dict:
-    """Train on the data's labelled train split, score on its test split, save; returns the info saved."""
+    """Train on the data's labelled train split, score on its test split, save if accurate enough; returns the info."""
+    check_build_settings(cfg)
     datamodule = hydra.utils.instantiate(cfg.data)
     datamodule.setup("fit")
     train_labels = getattr(datamodule, "train_labels", None)
@@ -171,8 +83,15 @@ def build(cfg: DictConfig) -> dict:
         "train_samples": len(images),
         "epochs": int(cfg.epochs),
         "test_accuracy": test_accuracy,
+        "min_accuracy": float(cfg.min_accuracy),
         "train_time_s": seconds,
     }
+    if test_accuracy < float(cfg.min_accuracy):
+        raise ConfigError(
+            f"the feature classifier reached test accuracy {test_accuracy:.3f} on {len(images)} images in {cfg.epochs} "
+            f"epoch(s), below min_accuracy={cfg.min_accuracy:g} that scoring needs; nothing was saved. Train it on "
+            "more images or epochs (the defaults, all images and 2 epochs, reach about 0.98)."
+        )
     path = save_classifier(classifier, cfg.output, **info)
     print(
         f"feature classifier for {info['dataset']}: test accuracy {test_accuracy:.4f} "
@@ -181,35 +100,79 @@ def build(cfg: DictConfig) -> dict:
     return {**info, "path": str(path)}
 
 
-def ensure_classifier(path: str | Path, data: DictConfig | dict, **settings) -> Path:
-    """The classifier file at `path`, trained on `data` first when it is missing: once, whoever asks.
+def ensure_classifier(path: str | Path, data: DictConfig | dict, rebuild: bool = False, **settings) -> Path:
+    """The classifier file at `path`, trained on `data` first when it is missing or unusable: once, whoever asks.
 
-    `settings` override conf/features.yaml's (e.g. max_samples=2000, epochs=1; None keeps the default).
-    Builders queue on `<path>.lock`; whoever gets it second finds the file and uses it.
+    `settings` override conf/features.yaml's (e.g. max_samples=2000, epochs=1; None keeps the default); the caller
+    chooses `path` (`classifier_file` names one per settings). Builders queue on `<path>.lock`; whoever gets it
+    second finds the file and uses it. `rebuild`: train again even when a usable file is there.
     """
     path = Path(path).expanduser()
-    if path.is_file():
+    if not rebuild and usable(path):
         return path
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with FileLock(f"{path}.lock"):
-        if path.is_file():  # built by another run while this one waited
-            return path
-        cfg = build_config(data, path, **settings)
-        subset = f"{cfg.max_samples} of the" if cfg.max_samples is not None else "all"
-        print(
-            f"No feature classifier for {cfg.data.get('dataset', 'this data')} at {path}: training it now, once, on "
-            f"{subset} train images for {cfg.epochs} epoch(s) (sample quality is measured in its features; "
-            "`python -m gan.features` builds it ahead of time).",
-            flush=True,
-        )
-        build(cfg)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with FileLock(f"{path}.lock"):
+            if not rebuild and usable(path):  # built by another run while this one waited
+                return path
+            cfg = build_config(data, path, **settings)
+            subset = f"{cfg.max_samples} of the" if cfg.max_samples is not None else "all"
+            why = ("again (rebuild=true)" if rebuild else "now, once" if not path.exists()
+                   else "again (the one there is unusable)")
+            print(f"Feature classifier for {cfg.data.get('dataset', 'this data')} at {path}: training it {why}, on "
+                  f"{subset} train images for {cfg.epochs} epoch(s) (sample quality is measured in its features; "
+                  "`python -m gan.features` builds it ahead of time).", flush=True)
+            build(cfg)
+    except GanError:
+        raise
+    except OSError as error:  # read-only, or a file where a folder should be
+        raise DataError(f"cannot write the feature classifier into {path.parent} ({error.strerror or error}); point "
+                        "GAN_CACHE_DIR (gan.run: paths.cache_dir=, gan.evaluate: --cache-dir) at a folder you can "
+                        "write to, or make this one writable.") from None
     return path
+
+
+def usable(path: Path) -> bool:
+    """True when `path` holds a readable classifier at or above its accuracy bar (see `check_usable`)."""
+    if not path.is_file():
+        return False
+    try:
+        check_usable(load_classifier(path)[1], path)
+    except GanError:
+        return False
+    return True
+
+
+def check_usable(info: dict, path: str | Path) -> None:
+    """One line when the classifier at `path` is too weak to score with: its saved held-out accuracy is below the
+    bar it was built to (`min_accuracy`, 0.9 unless lowered explicitly), or it has none on record."""
+    accuracy, bar = info.get("test_accuracy"), info.get("min_accuracy", feature_defaults()["min_accuracy"])
+    if accuracy is None or accuracy < bar:
+        shown = "no recorded" if accuracy is None else f"{accuracy:.3f}"
+        raise ConfigError(
+            f"the feature classifier {path} has {shown} test accuracy, below the {bar:g} needed to score with it; "
+            f"rebuild it: `python -m gan.features data={info.get('dataset', '<dataset>')} rebuild=true` (or delete it)."
+        )
+
+
+def classifier_file(path: str | Path, settings: dict | None) -> Path:
+    """`path` for conf/features.yaml's own settings; for others, a file beside it named by what differs
+    (`mnist-classifier-epochs1-max_samples1000.pt`), so that no other settings ever write the shared file."""
+    path, defaults = Path(path).expanduser(), feature_defaults()
+    changed = [f"{k}{v:g}" if isinstance(v, float) else f"{k}{v}" for k, v in sorted((settings or {}).items())
+               if k in defaults and v is not None and v != defaults[k]]
+    return path.with_name(f"{path.stem}-{'-'.join(changed)}{path.suffix}") if changed else path
+
+
+def feature_defaults() -> dict:
+    """conf/features.yaml's training settings (not its data, paths, output or rebuild)."""
+    defaults = OmegaConf.to_container(OmegaConf.load(Path(CONFIG_DIR) / "features.yaml"))
+    return {k: v for k, v in defaults.items() if k not in ("defaults", "hydra", "output", "rebuild")}
 
 
 def build_config(data: DictConfig | dict, output: str | Path, **settings) -> DictConfig:
     """conf/features.yaml's settings for building on `data` into `output`, with `settings` (not None) on top."""
-    defaults = OmegaConf.load(Path(CONFIG_DIR) / "features.yaml")
-    plain = {k: v for k, v in OmegaConf.to_container(defaults).items() if k not in ("defaults", "hydra", "output")}
+    plain = feature_defaults()
     data = OmegaConf.to_container(data, resolve=True) if isinstance(data, DictConfig) else dict(data)
     chosen = {k: v for k, v in settings.items() if v is not None}
     unknown = set(chosen) - set(plain)
@@ -218,10 +181,26 @@ def build_config(data: DictConfig | dict, output: str | Path, **settings) -> Dic
     return OmegaConf.create({**plain, **chosen, "data": data, "output": str(output)})
 
 
+def build_here(cfg: DictConfig) -> None:
+    """`python -m gan.features`: build into `output` (default: the cache's file for these settings), unless a
+    usable classifier is there already and `rebuild` is not set."""
+    check_build_settings(cfg)
+    settings = {k: cfg[k] for k in feature_defaults()}
+    dataset = cfg.data.get("dataset") or "unlabelled"
+    path = Path(cfg.output or classifier_file(Path(cfg.paths.cache_dir) / "features" / f"{dataset}-classifier.pt",
+                                              settings)).expanduser()
+    if usable(path) and not cfg.rebuild:
+        accuracy = load_classifier(path)[1]["test_accuracy"]
+        print(f"A feature classifier for {dataset} is already at {path} (test accuracy {accuracy:.4f}); nothing "
+              "to do. rebuild=true trains it again.")
+        return
+    ensure_classifier(path, cfg.data, rebuild=bool(cfg.rebuild), **settings)
+
+
 @hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="features")
 def main(cfg: DictConfig) -> None:
     try:
-        build(cfg)
+        build_here(cfg)
     except (GanError, InstantiationException) as error:
         cause = error.__cause__ if isinstance(error, InstantiationException) and error.__cause__ else error
         raise SystemExit(f"error: {cause}") from None

@@ -78,9 +78,20 @@ def gpu_driver_present() -> bool:
 
 def check_writable(output_dir: Path) -> None:
     """The run folder's nearest existing ancestor must be a folder this process may write into."""
-    existing = next(p for p in (output_dir, *output_dir.parents) if p.exists())
-    reason = ("a file is in the way" if not existing.is_dir()
-              else None if os.access(existing, os.W_OK | os.X_OK) else "permission denied")
+    reason = unwritable_folder(output_dir)
     if reason:
-        raise DataError(f"cannot write the run folder {output_dir} ({reason}: {existing}); choose a writable place "
+        raise DataError(f"cannot write the run folder {output_dir} ({reason}); choose a writable place "
                         "with paths.output_dir=... or run from a folder you can write to.")
+
+
+def unwritable_folder(path: Path) -> str | None:
+    """Why no folder can be made or written at `path`, or None. The nearest existing ancestor decides."""
+    path = path.expanduser()
+    if path.exists() and not path.is_dir():
+        return "that is a file, not a folder"
+    existing = next(p for p in (path, *path.parents) if p.exists())
+    if not existing.is_dir():
+        return f"{existing} is a file, so no folder can be made under it"
+    if not os.access(existing, os.W_OK | os.X_OK):
+        return f"permission denied: {existing} is not writable"
+    return None

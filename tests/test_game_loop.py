@@ -18,7 +18,7 @@ from gan.losses import LOSSES
 from gan.models.gan import GAN
 from gan.networks.mlp import MLPDiscriminator, MLPGenerator
 from gan.run import train
-from gan.sample import seeded_noise
+from gan.sampling import seeded_noise
 from tests.test_mnist import random_mnist
 
 GAUSSIAN_TINY = ["data.sample_size=20", "data.sets_per_update=2", "model.eval_samples=50", "logger=none"]

@@ -13,7 +13,7 @@ from gan.metrics.mixture import HIGH_QUALITY_CEILING, mixture_report
 from gan.networks.packing import pack_samples
 from gan.networks.points import PointDiscriminator
 from gan.run import train
-from gan.sample import sample
+from gan.sampling import sample
 
 
 def test_ring_and_grid_centres_are_pacgans():

@@ -10,11 +10,12 @@ from hydra.core.global_hydra import GlobalHydra
 from PIL import Image
 
 from gan.checkpoint import find_checkpoint, load_model
-from gan.errors import DataError
+from gan.errors import ConfigError, DataError
 from gan.models.gaussian import GaussianGAN
 from gan.models.image import ImageGAN
 from gan.run import train
-from gan.sample import interpolate, main
+from gan.sample import main
+from gan.sampling import interpolate
 from tests.conftest import compose_config
 from tests.test_dcgan import NARROW, make_image_folder
 
@@ -94,3 +95,96 @@ def test_spherical_interpolation_keeps_the_ends():
     path = interpolate(a, b, 5, spherical=True)
     assert path.shape == (5, 16)
     assert torch.allclose(path[0], a, atol=1e-5) and torch.allclose(path[-1], b, atol=1e-5)
+
+
+# ---- what a user can get wrong: one `error:` line, nothing created, nothing left over -------------------------
+def refused(argv: list[str]) -> str:
+    with pytest.raises(SystemExit) as stop:
+        main(argv)
+    message = str(stop.value)
+    assert message.startswith("error: ") and "\n" not in message, message
+    return message
+
+
+def test_bad_values_are_refused_before_anything_is_created(dcgan_run, tmp_path):
+    run = str(dcgan_run)
+    assert "-n 0" in refused([run, "-n", "0", "--out", str(tmp_path / "n0")])
+    assert "--steps -3" in refused([run, "--interpolate", "--steps", "-3", "--out", str(tmp_path / "steps")])
+    a_file = tmp_path / "file.txt"
+    a_file.write_text("mine\n")
+    assert "is a file" in refused([run, "--out", str(a_file)])
+    under = refused([run, "--out", str(a_file / "sub")])  # fails for root too, unlike a chmod
+    assert str(a_file) in under and "give --out a folder you can write to" in under
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file.txt"] and a_file.read_text() == "mine\n"
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a CUDA device")
+@pytest.mark.parametrize("command", ["gan.sample", "gan.evaluate"])
+def test_cuda_on_a_cpu_machine_is_one_line(dcgan_run, tmp_path, command):
+    result = subprocess.run([sys.executable, "-m", command, str(dcgan_run), "--device", "cuda", *(
+        ["--out", str(tmp_path / "s")] if command == "gan.sample" else ["--output", str(tmp_path / "e.json")])],
+        capture_output=True, text=True, timeout=120)
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode != 0 and len(lines) == 1, result.stderr
+    assert lines[0] == "error: --device cuda: no CUDA device is available on this machine; use --device cpu."
+    assert not any(tmp_path.iterdir())
+
+
+def test_sampling_again_replaces_only_its_own_files(dcgan_run, tmp_path):
+    out = tmp_path / "again"
+    main([str(dcgan_run), "-n", "5", "--out", str(out), "--interpolate", "--steps", "3"])
+    (out / "notes.txt").write_text("mine\n")
+    (out / "images" / "keep.png").write_bytes(b"not ours")
+    main([str(dcgan_run), "-n", "2", "--out", str(out)])
+    assert sorted(p.name for p in (out / "images").iterdir()) == ["0000.png", "0001.png", "keep.png"]
+    assert not (out / "interpolation.png").exists() and (out / "notes.txt").read_text() == "mine\n"
+    assert torch.load(out / "samples.pt", weights_only=True).shape[0] == 2
+
+
+@pytest.fixture(scope="module")
+def toy_runs(tmp_path_factory):
+    """A Gaussian and a ring run of two training steps each, with their checkpoints (read only)."""
+    tmp = tmp_path_factory.mktemp("toys")
+    for name, overrides in {"gaussian": [], "ring": ["model=mixture", "data=ring"]}.items():
+        train(compose_config([*overrides, "logger=none", "trainer.max_steps=2"], tmp / name))
+        GlobalHydra.instance().clear()
+    return tmp
+
+
+@pytest.mark.parametrize(("run", "args", "message"), [
+    ("ring", ["--label", "7"], "--label/--per-class: this model is not conditional"),
+    ("gaussian", ["--interpolate"], "--interpolate: this model draws numbers, not images"),
+    ("ring", ["--interpolate"], "--interpolate: this model draws points, not images"),
+    ("ring", ["--code", "1"], "--code: this model has no latent codes"),
+])
+def test_options_a_toy_model_cannot_honour_are_refused(toy_runs, tmp_path, run, args, message):
+    assert message in refused([str(toy_runs / run), *args, "--out", str(tmp_path / "s")])
+    assert not (tmp_path / "s").exists()
+
+
+def test_code_on_infogan_networks_trained_without_codes_says_so(make_cfg):
+    import hydra
+
+    from gan.sampling import check_request
+
+    model = hydra.utils.instantiate(make_cfg("experiment=mnist_best").model, _convert_="all")
+    with pytest.raises(ConfigError, match="^--code: this run was trained without codes .*experiment=mnist_best"):
+        check_request(model, None, None, 4, None, None)
+
+
+HELP_IMPORTS = """
+import runpy, sys
+sys.argv = [sys.argv[1], "--help"]
+try:
+    runpy.run_module(sys.argv[0], run_name="__main__")
+except SystemExit:
+    pass
+print("torch imported" if "torch" in sys.modules else "no torch")
+"""
+
+
+@pytest.mark.parametrize("command", ["gan.sample", "gan.evaluate"])
+def test_help_imports_no_torch(command):
+    result = subprocess.run([sys.executable, "-c", HELP_IMPORTS, command], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0 and f"usage: python -m {command}" in result.stdout, result.stderr
+    assert result.stdout.strip().endswith("no torch"), result.stdout[-300:]

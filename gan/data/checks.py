@@ -24,8 +24,9 @@ def mnist_folder(root: str | Path, dataset: str) -> Path:
     return Path(root) / MNIST_FOLDERS[dataset] / "raw"
 
 
-def check_mnist_files(root: str | Path, dataset: str, download: bool = False) -> None:
-    """The missing-files error for MNIST/FashionMNIST's four unpacked IDX files (none when downloading)."""
+def check_mnist_files(root: str | Path, dataset: str, download: bool = False, advice: str | None = None) -> None:
+    """The missing-files error for MNIST/FashionMNIST's four unpacked IDX files (none when downloading); `advice`
+    replaces gan.run's (copy them, paths.data_dir, data.download) for commands that take other options."""
     folder = mnist_folder(root, dataset)
     if download:
         return
@@ -35,6 +36,9 @@ def check_mnist_files(root: str | Path, dataset: str, download: bool = False) ->
     gzipped = [name for name in missing if (folder / f"{name}.gz").is_file()]
     hint = f" Found {', '.join(n + '.gz' for n in gzipped)}: unpack them with `gunzip`." if gzipped else ""
     what = "all four" if len(missing) == len(IDX_FILES) else ", ".join(missing)
+    if advice:
+        raise DataError(f"{dataset} files missing in {folder}: {what} of {', '.join(IDX_FILES)} (unpacked IDX).{hint} "
+                        f"{advice}")
     raise DataError(
         f"{dataset} files missing in {folder}: {what} of {', '.join(IDX_FILES)} (unpacked IDX).{hint} "
         f"Copy them there, e.g. `mkdir -p {folder} && cp /path/to/{folder.parent.name}/raw/*-ubyte {folder}/`; "
@@ -69,14 +73,16 @@ def check_image_root(root: str | Path, missing_hint: str | None = None) -> None:
 
 # A datamodule's `_target_` -> the check of the files its config names (datamodules without files have none).
 CHECKS = {
-    "gan.data.mnist.MNISTDataModule": lambda data: check_mnist_files(
-        data.data_dir, data.get("dataset", "mnist"), bool(data.get("download", False))),
-    "gan.data.image_folder.ImageFolderDataModule": lambda data: check_image_root(data.root, data.get("missing_hint")),
-    "gan.data.mixture.MixtureDataModule": lambda data: check_mixture_layout(data.layout),
+    "gan.data.mnist.MNISTDataModule": lambda data, advice: check_mnist_files(
+        data.data_dir, data.get("dataset", "mnist"), bool(data.get("download", False)), advice),
+    "gan.data.image_folder.ImageFolderDataModule": lambda data, advice: check_image_root(
+        data.root, advice or data.get("missing_hint")),
+    "gan.data.mixture.MixtureDataModule": lambda data, advice: check_mixture_layout(data.layout),
 }
 
 
-def check_data(data: DictConfig) -> None:
+def check_data(data: DictConfig, advice: str | None = None) -> None:
+    """`advice`: what to do about missing files, for a command other than gan.run (e.g. gan.evaluate's --data-dir)."""
     check = CHECKS.get(str(data.get("_target_", "")))
     if check is not None:
-        check(data)
+        check(data, advice)

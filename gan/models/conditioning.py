@@ -39,6 +39,10 @@ class Conditioning:
         """Names of the interpretable codes in the noise (InfoGAN: categorical, c1, c2); none for other GANs."""
         return []
 
+    def codes_absent_reason(self) -> str:
+        """Why `latent_codes()` is empty, in words for `gan.sample --code/--vary`."""
+        return "this model has no latent codes (model=infogan has)"
+
     def categorical_code(self, noise: torch.Tensor) -> torch.Tensor | None:
         """(B,) the categorical code in each noise row, for models that have one (InfoGAN); None otherwise."""
         return None

@@ -42,6 +42,10 @@ class InfoGAN(ImageGAN):
             return []
         return ["categorical", *[f"c{i + 1}" for i in range(self.hparams.continuous)]]
 
+    def codes_absent_reason(self) -> str:
+        return ("this run was trained without codes (model.categorical=0, model.continuous=0: a plain GAN on "
+                "InfoGAN's networks, as experiment=mnist_best)")
+
     def sample_noise(self, n: int, device=None, generator: torch.Generator | None = None) -> torch.Tensor:
         if not self.has_codes:
             return super().sample_noise(n, device, generator)
