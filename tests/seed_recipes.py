@@ -67,9 +67,12 @@ def tiny_image_folder(root: Path, n: int = 8) -> Path:
     return root
 
 
-def first_steps(name: str, output_dir: Path) -> list[dict]:
-    """Per-step train/* figures of the first STEPS training steps, on one torch thread (sums stay in one order)."""
-    overrides = list(TRAJECTORIES[name])
+def first_steps(name: str, output_dir: Path, changes: tuple[str, ...] = ()) -> list[dict]:
+    """Per-step train/* figures of the first STEPS training steps, on one torch thread (sums stay in one order).
+
+    `changes`: overrides on top of the recipe (tests use them to show that a changed constant is caught).
+    """
+    overrides = [*TRAJECTORIES[name], *changes]
     if name == "dcgan_tiny":
         overrides.append(f"data.root={tiny_image_folder(output_dir.parent / 'images')}")
     steps_file = output_dir.parent / "steps.yaml"

@@ -1,9 +1,13 @@
 """Sample quality during training: the model's evaluator, every N epochs, logged as `val/...`."""
 
+import logging
+
 import pytorch_lightning as pl
 from omegaconf import DictConfig
-from pytorch_lightning.utilities import rank_zero_info, rank_zero_warn
+from pytorch_lightning.utilities import rank_zero_only
 from pytorch_lightning.utilities.model_helpers import is_overridden
+
+log = logging.getLogger(__name__)
 
 
 class SampleQuality(pl.Callback):
@@ -27,12 +31,7 @@ class SampleQuality(pl.Callback):
         evaluator = pl_module.evaluator(data=self.data, cache_dir=self.cache_dir, build=not trainer.fast_dev_run)
         if evaluator is None:
             return
-        measured, not_measured = evaluator.describe()
-        for line in measured:
-            rank_zero_info(f"sample quality measured: {line}")
-        for line in not_measured:
-            # Inception FID is opt-in; a missing classifier is worth a warning, as nothing else judges samples.
-            (rank_zero_info if line.startswith("inception_fid") else rank_zero_warn)(f"sample quality NOT measured: {line}")
+        _say_what_is_measured(*evaluator.describe())
         if evaluator.can_measure():
             evaluator.prepare()  # a missing classifier is trained now, before the first epoch, not after it
             self.evaluator = evaluator
@@ -41,5 +40,15 @@ class SampleQuality(pl.Callback):
         if self.evaluator is None or (trainer.current_epoch + 1) % self.every_n_epochs:
             return
         figures = self.evaluator.evaluate(pl_module)
-        # Every rank scores the same weights on the same seed, so each logs the same value: no sync needed.
-        pl_module.log_dict({f"val/{k}": float(v) for k, v in figures.items() if k != "eval_samples"})
+        # Every rank scores the same weights on the same seed: the mean over ranks is that value (a few scalars).
+        pl_module.log_dict({f"val/{k}": float(v) for k, v in figures.items() if k != "eval_samples"}, sync_dist=True)
+
+
+@rank_zero_only
+def _say_what_is_measured(measured: list[str], not_measured: list[str]) -> None:
+    """One log line each (also in run.log). Inception FID is opt-in, so its absence is news, not a warning;
+    a missing classifier is worth a warning, as nothing else judges the samples."""
+    for line in measured:
+        log.info("sample quality measured: %s", line)
+    for line in not_measured:
+        (log.info if line.startswith("inception_fid") else log.warning)("sample quality NOT measured: %s", line)

@@ -63,7 +63,9 @@ class GaussianMonitor(pl.Callback):
             return
         hp = pl_module.hparams
         targets = {"mean": hp.target_mean, "std": hp.target_std, "skew": 0.0, "kurtosis": 0.0}
-        pl_module.log_dict({f"val/target_{k}": float(v) for k, v in targets.items()}, rank_zero_only=True)
+        # Logged by rank 0 alone, so Lightning syncs nothing (rank_zero_only); sync_dist=True says that is right.
+        pl_module.log_dict({f"val/target_{k}": float(v) for k, v in targets.items()}, rank_zero_only=True,
+                           sync_dist=True)
         metrics = trainer.callback_metrics
         step = pl_module.training_steps_done
         if self.print_status:

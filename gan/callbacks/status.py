@@ -1,9 +1,13 @@
 """The seed 004 status display ("Epoch: [e/200], Batch Num: [b/600]", losses, D(x), D(G(z))) as a callback."""
 
+import logging
+
 import pytorch_lightning as pl
-from pytorch_lightning.utilities import rank_zero_only, rank_zero_warn
+from pytorch_lightning.utilities import rank_zero_only
 
 from gan.callbacks import describe_discriminator
+
+log = logging.getLogger(__name__)
 
 
 class StatusLine(pl.Callback):
@@ -18,12 +22,12 @@ class StatusLine(pl.Callback):
     def __init__(self, every_n_batches: int = 100) -> None:
         self.every_n_batches = every_n_batches
 
+    @rank_zero_only
     def on_train_start(self, trainer: pl.Trainer, pl_module) -> None:
         if self.every_n_batches and trainer.log_every_n_steps != 1:
-            rank_zero_warn(
-                f"The status line shows the last logged step's figures, up to {trainer.log_every_n_steps - 1} "
-                "batches old; set trainer.log_every_n_steps=1 for each line to show its own batch."
-            )
+            log.warning("the status line shows the last logged step's figures, up to %d batches old; set "
+                        "trainer.log_every_n_steps=1 for each line to show its own batch.",
+                        trainer.log_every_n_steps - 1)
 
     @rank_zero_only
     def on_train_batch_end(self, trainer: pl.Trainer, pl_module, outputs, batch, batch_idx: int) -> None:
