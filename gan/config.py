@@ -1,7 +1,7 @@
 """Checks on a composed config that need no networks or data: run before anything is built or written.
 
-`check_run_keys` names the key and the fix for values every run shares (seed, step limits, learning
-rates, update counts); `check_targets` admits only this project's classes (and the torch/Lightning classes
+`check_run_keys` names the key and the fix for values every run shares (seed, step limits, the trainer's
+devices and validation interval, learning rates, update counts) and says which model goes with which data; `check_targets` admits only this project's classes (and the torch/Lightning classes
 the config tree uses) in a config read from a run folder, since such folders are shared like checkpoints;
 `relocate` makes a saved recipe write into the folder it is now in.
 """
@@ -72,8 +72,8 @@ def check_trainer(trainer) -> None:
     max_epochs = trainer.get("max_epochs")
     if max_epochs is not None and whole_number("trainer.max_epochs", max_epochs, "trainer.max_epochs=20") < -1:
         raise ConfigError(f"trainer.max_epochs={max_epochs}: give a positive number of epochs, or -1 for no limit.")
-    every = trainer.get("check_val_every_n_epoch")
-    if every is not None and whole_number("trainer.check_val_every_n_epoch", every, "trainer.check_val_every_n_epoch=1") < 1:
+    every, key = trainer.get("check_val_every_n_epoch"), "trainer.check_val_every_n_epoch"
+    if every is not None and whole_number(key, every, f"{key}=1") < 1:
         raise ConfigError(f"trainer.check_val_every_n_epoch={every}: the figures, status line and best checkpoint come "
                           "every this many epochs; use 1 or more, e.g. trainer.check_val_every_n_epoch=5.")
     devices, strategy = trainer.get("devices"), trainer.get("strategy")

@@ -76,8 +76,9 @@ def counts(data: DictConfig, keys: dict[str, int], example: int = 100) -> None:
     """Each of `keys` that the data config sets must be a whole number of at least its minimum."""
     for key, minimum in keys.items():
         value = data.get(key)
-        if value is not None and whole_number(f"data.{key}", value, f"data.{key}={max(example, minimum)}") < minimum:
-            raise ConfigError(f"data.{key}={value}: must be {minimum} or more, e.g. data.{key}={max(example, minimum)}.")
+        good = f"data.{key}={max(example, minimum)}"
+        if value is not None and whole_number(f"data.{key}", value, good) < minimum:
+            raise ConfigError(f"data.{key}={value}: must be {minimum} or more, e.g. {good}.")
 
 
 def check_gaussian(data: DictConfig) -> None:
