@@ -1,16 +1,19 @@
 """Checks on a composed config that need no networks or data: run before anything is built or written.
 
-`check_run_keys` names the key and the fix for values every run shares (seed, step limits, learning
-rates, update counts); `check_targets` admits only this project's classes (and the torch/Lightning classes
+`check_run_keys` names the key and the fix for values every run shares (seed, step limits, the trainer's
+devices and validation interval, learning rates, update counts) and says which model goes with which data; `check_targets` admits only this project's classes (and the torch/Lightning classes
 the config tree uses) in a config read from a run folder, since such folders are shared like checkpoints;
 `relocate` makes a saved recipe write into the folder it is now in.
 """
 
-from numbers import Integral, Real
+from collections.abc import Sequence
+from numbers import Real
 
 from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import InterpolationKeyError
 
 from gan.errors import ConfigError
+from gan.settings import whole_number
 
 # Where a saved config may point `_target_`: the project, and the torch/Lightning classes conf/ uses.
 SAFE_TARGET_PREFIXES = (
@@ -26,37 +29,32 @@ SAFE_TARGET_PREFIXES = (
 )
 
 
-def _integer(key: str, value, example: str) -> int:
-    # bool is an Integral too, and a YAML `1.0` or `1.5` is not a count: refuse both with the key named.
-    if isinstance(value, bool) or not isinstance(value, Integral):
-        raise ConfigError(f"{key}={value!r}: must be a whole number, e.g. {example}.")
-    return int(value)
+# What each kind of model trains on, by the `_target_` prefixes of conf/model and conf/data (first match wins).
+MODEL_KINDS = (("gan.models.gaussian.", "gaussian"), ("gan.models.mixture.", "points"), ("gan.models.", "images"))
+DATA_KINDS = (("gan.data.gaussian.", "gaussian"), ("gan.data.mixture.", "points"), ("gan.data.mnist.", "images"),
+              ("gan.data.image_folder.", "images"))
+MODELS_FOR = {"gaussian": "model=gaussian", "points": "model=mixture",
+              "images": "an image model (model=vanilla, dcgan, cgan or infogan)"}
+DATA_FOR = {"gaussian": "data=gaussian", "points": "data=ring or data=grid",
+            "images": "image data (data=mnist, fashion_mnist, image_folder or tomjerry)"}
 
 
 def check_run_keys(cfg: DictConfig) -> None:
     """One clear error for a bad value of a key every run has; nothing has been built or written yet."""
+    check_model_fits_data(cfg)
     seed = cfg.get("seed")
-    if seed is not None and not 0 <= _integer("seed", seed, "seed=1234") < 2**32:
+    if seed is not None and not 0 <= whole_number("seed", seed, "seed=1234") < 2**32:
         raise ConfigError(f"seed={seed}: use a whole number from 0 to 4294967295, or seed=null for a random run.")
     threads = cfg.get("threads")
-    if threads not in (None, "auto") and _integer("threads", threads, "threads=1") < 1:
+    if threads not in (None, "auto") and whole_number("threads", threads, "threads=1") < 1:
         raise ConfigError(
             f"threads={threads}: give 1 or more CPU threads, threads=auto (1 for small networks) or threads=null "
             "for torch's default (one per core)."
         )
-    trainer = cfg.get("trainer") or {}
-    max_steps = _integer("trainer.max_steps", trainer.get("max_steps", -1), "trainer.max_steps=2000")
-    if max_steps == 0 or max_steps < -1:
-        raise ConfigError(
-            f"trainer.max_steps={max_steps}: give a positive number of training steps, or -1 for no step limit "
-            "(trainer.max_epochs then ends the run)."
-        )
-    max_epochs = trainer.get("max_epochs")
-    if max_epochs is not None and _integer("trainer.max_epochs", max_epochs, "trainer.max_epochs=20") < -1:
-        raise ConfigError(f"trainer.max_epochs={max_epochs}: give a positive number of epochs, or -1 for no limit.")
+    check_trainer(cfg.get("trainer") or {})
     model = cfg.get("model") or {}
     for key in ("d_steps", "g_steps"):
-        if key in model and _integer(f"model.{key}", model[key], f"model.{key}=1") < 1:
+        if key in model and whole_number(f"model.{key}", model[key], f"model.{key}=1") < 1:
             raise ConfigError(f"model.{key}={model[key]}: each training step needs at least one update; use 1 or more.")
     for key in ("g_lr", "d_lr"):
         if key not in model:
@@ -64,6 +62,68 @@ def check_run_keys(cfg: DictConfig) -> None:
         value = model[key]
         if isinstance(value, bool) or not isinstance(value, Real) or not value > 0:
             raise ConfigError(f"model.{key}={value!r}: a learning rate must be a positive number, e.g. model.{key}=2e-4.")
+
+
+def check_trainer(trainer) -> None:
+    """The `trainer.*` keys that would otherwise fail deep inside Lightning (a division by 0, a DDP hang)."""
+    max_steps = whole_number("trainer.max_steps", trainer.get("max_steps", -1), "trainer.max_steps=2000")
+    if max_steps == 0 or max_steps < -1:
+        raise ConfigError(
+            f"trainer.max_steps={max_steps}: give a positive number of training steps, or -1 for no step limit "
+            "(trainer.max_epochs then ends the run)."
+        )
+    max_epochs = trainer.get("max_epochs")
+    if max_epochs is not None and not (whole_number("trainer.max_epochs", max_epochs, "trainer.max_epochs=20") >= 1
+                                       or max_epochs == -1):
+        raise ConfigError(f"trainer.max_epochs={max_epochs}: give a positive number of epochs, or -1 for no limit "
+                          "(0 would train nothing).")
+    every, key = trainer.get("check_val_every_n_epoch"), "trainer.check_val_every_n_epoch"
+    if every is not None and whole_number(key, every, f"{key}=1") < 1:
+        raise ConfigError(f"trainer.check_val_every_n_epoch={every}: the figures, status line and best checkpoint come "
+                          "every this many epochs; use 1 or more, e.g. trainer.check_val_every_n_epoch=5.")
+    devices, strategy = trainer.get("devices"), trainer.get("strategy")
+    count = len(devices) if isinstance(devices, Sequence) and not isinstance(devices, str) else devices
+    if isinstance(count, int) and not isinstance(count, bool) and count > 1 and strategy in (None, "auto"):
+        ddp = "trainer=ddp_cpu" if str(trainer.get("accelerator")) == "cpu" else "trainer=ddp"
+        raise ConfigError(f"trainer.devices={devices}: {count} processes need the DDP strategy of {ddp} (each "
+                          f"player's update leaves the other's weights without gradients); use {ddp} "
+                          f"trainer.devices={devices}, or trainer.devices=1.")
+
+
+def check_model_fits_data(cfg: DictConfig) -> None:
+    """One line naming which model goes with which data, instead of OmegaConf's InterpolationKeyError on a shape
+    key (`${data.channels}`) the data does not have."""
+    model, data = cfg.get("model"), cfg.get("data")
+    if model is None or data is None:
+        return
+    model_kind, data_kind = _kind(model, MODEL_KINDS), _kind(data, DATA_KINDS)
+    missing = None
+    if model_kind is None or model_kind == data_kind or data_kind is None:
+        try:
+            OmegaConf.to_container(model, resolve=True)
+            return
+        except InterpolationKeyError as error:
+            missing = f" ({error.msg})"
+    names = _choices(cfg)
+    model_name, data_name = names.get("model", "this model"), names.get("data", "this data")
+    advice = [f"{data_name} goes with {MODELS_FOR[data_kind]}" if data_kind else "",
+              f"{model_name} with {DATA_FOR[model_kind]}" if model_kind else ""]
+    raise ConfigError(f"{model_name} does not fit {data_name}{missing or ''}: "
+                      + (", and ".join(a for a in advice if a) or "pick a model and data of the same kind") + ".")
+
+
+def _kind(node: DictConfig, kinds) -> str | None:
+    target = str(node.get("_target_", ""))
+    return next((kind for prefix, kind in kinds if target.startswith(prefix)), None)
+
+
+def _choices(cfg: DictConfig) -> dict[str, str]:
+    """{"model": "model=vanilla", "data": "data=mnist"}: the group choices of this Hydra run, where there is one."""
+    from hydra.core.hydra_config import HydraConfig
+
+    node = HydraConfig.get() if HydraConfig.initialized() else None
+    choices = node.runtime.choices if node is not None else {}
+    return {group: f"{group}={choices[group]}" for group in ("model", "data") if choices.get(group)}
 
 
 def check_targets(cfg: DictConfig, source: str) -> None:

@@ -92,6 +92,9 @@ class ImageEvaluator:
             accuracy = load_classifier_cached(self.path)[1].get("test_accuracy")
             measured.append(f"{names} over the features of {self.path}"
                             + (f" (classifier test accuracy {accuracy:.3f})" if accuracy is not None else ""))
+        elif self.dataset is None and self.data.get("labels"):  # a labelled folder: no held-out labelled split
+            not_measured.append(f"{names}: a feature classifier is trained only for data=mnist and fashion_mnist "
+                                "(labelled train and test splits), not for an image folder")
         elif self.dataset is None:
             not_measured.append(f"{names}: unlabelled images have no classes to train a feature classifier on")
         elif not self.build:

@@ -22,6 +22,7 @@ import logging
 import logging.handlers
 import sys
 import time
+import traceback
 from pathlib import Path
 
 import hydra
@@ -299,16 +300,25 @@ def main(cfg: DictConfig) -> float | None:
         message = f"error: {cause}"
         if not multirun:
             raise SystemExit(message) from None
-        # In a sweep one bad corner (a NaN at a high lr) must not end the others: record it, report NaN.
-        print(message, file=sys.stderr, flush=True)
-        job_dir = Path(HydraConfig.get().runtime.output_dir)
-        (job_dir / "error.txt").write_text(message + "\n")
-        (job_dir / ".hydra").mkdir(exist_ok=True)  # the sweep summary lists the job by its overrides
-        OmegaConf.save(OmegaConf.create(_task_overrides()), job_dir / ".hydra" / "overrides.yaml")
-        return float("nan")
-    # Sweepers (Optuna) minimise or maximise the returned value: the run's main metric when it has one.
-    monitor = cfg.model.get("monitor")
-    return metrics.get(monitor) if monitor else None
+    except Exception as error:
+        if not multirun:
+            raise
+        # Unforeseen: still one job's row, so the sweep goes on and writes its summary; the traceback beside it.
+        trace = Path(HydraConfig.get().runtime.output_dir) / "traceback.txt"
+        trace.write_text(traceback.format_exc())
+        first = (str(error).strip().splitlines() or [""])[0]
+        message = f"error: {type(error).__name__}: {first} (traceback in {trace})"
+    else:
+        # Sweepers (Optuna) minimise or maximise the returned value: the run's main metric when it has one.
+        monitor = cfg.model.get("monitor")
+        return metrics.get(monitor) if monitor else None
+    # In a sweep one bad corner (a NaN at a high lr, a bad value) must not end the others: record it, report NaN.
+    print(message, file=sys.stderr, flush=True)
+    job_dir = Path(HydraConfig.get().runtime.output_dir)
+    (job_dir / "error.txt").write_text(message + "\n")
+    (job_dir / ".hydra").mkdir(exist_ok=True)  # the sweep summary lists the job by its overrides
+    OmegaConf.save(OmegaConf.create(_task_overrides()), job_dir / ".hydra" / "overrides.yaml")
+    return float("nan")
 
 
 def _missing_extra(argv: list[str]) -> str | None:

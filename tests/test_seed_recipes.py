@@ -41,6 +41,7 @@ ADDED_OFF = {
     "model.discriminator.dropout_masks": "bernoulli",  # torch's own dropout masks (nn.Dropout), as the seed
     "model.g_optimizer.fused": False,
     "model.d_optimizer.fused": False,
+    "trainer.max_time": None,  # a listed key now (Lightning's own default): no wall-clock limit
 }
 
 

@@ -1,5 +1,6 @@
 """Sample grids from the model's fixed noise, written as PNG files and to TensorBoard."""
 
+import math
 from pathlib import Path
 
 import pytorch_lightning as pl
@@ -11,7 +12,8 @@ from gan.callbacks import tensorboard_writer
 
 class SampleGrid(pl.Callback):
     """Every `every_n_steps` training steps or `every_n_epochs` epochs (and at the end of fit), draws
-    `num_samples` images from the fixed noise and saves them as `<dirname>/<filename % index>`.
+    `num_samples` images from the fixed noise and saves them as `<dirname>/<filename % index>`, at most `nrow`
+    a row: 64 images as 8 x 8, 16 as 4 x 4.
 
     The index is the 1-based epoch in epoch mode, as seed 002's `generated-images-0001.png, -0051, ...`,
     and the training step in step mode. Acts only on models whose samples are images; what the grid holds
@@ -54,7 +56,9 @@ class SampleGrid(pl.Callback):
         # The model says what its picture is: the fixed noise, or for a conditional model one row per class.
         noise, labels, nrow = pl_module.grid_inputs(self.num_samples)
         images = pl_module.generate(noise=noise, labels=labels)  # eval mode, no grad
-        grid = make_grid(images.float().cpu(), nrow=nrow or self.nrow, normalize=True, value_range=(-1, 1))
+        # At most `nrow` images a row; fewer than fill a square of them (the vanilla GAN's 16) are laid out square.
+        nrow = nrow or min(self.nrow, math.ceil(math.sqrt(len(images))))
+        grid = make_grid(images.float().cpu(), nrow=nrow, normalize=True, value_range=(-1, 1))
         path = Path(trainer.default_root_dir) / self.dirname / self.filename.format(index)
         path.parent.mkdir(parents=True, exist_ok=True)
         save_image(grid, path)

@@ -1,7 +1,8 @@
 """Checks of the data a config names, light enough to run before torch, torchvision or Lightning is imported.
 
-`gan.preflight` runs `check_data(cfg.data)` first thing, so a missing MNIST folder or image folder is reported
-in well under two seconds; the datamodules' own `check()` call the same functions, so both say the same.
+`gan.preflight` runs `check_data(cfg.data)` first thing, so a wrong `data.*` value, a missing MNIST folder or
+image folder is reported in well under two seconds; the datamodules' own `check()` call the same file checks,
+so both say the same.
 """
 
 from collections.abc import Iterator
@@ -10,6 +11,7 @@ from pathlib import Path
 from omegaconf import DictConfig
 
 from gan.errors import ConfigError, DataError
+from gan.settings import number, whole_number
 
 # torchvision's raw layout: <data_dir>/<folder>/raw/<file> (tests/test_speed.py checks these against torchvision).
 MNIST_FOLDERS = {"mnist": "MNIST", "fashion_mnist": "FashionMNIST"}
@@ -64,6 +66,9 @@ def check_image_root(root: str | Path, missing_hint: str | None = None) -> None:
     """The error for an image folder that does not exist or holds no image (stops at the first image found)."""
     root = Path(root).expanduser()
     hint = f" {missing_hint}" if missing_hint else " Point data.root at a folder of images."
+    if root.exists() and not root.is_dir():
+        raise DataError(f"data.root={root} is a file, not a folder; point data.root at the folder that holds the "
+                        "images (searched recursively).")
     if not root.is_dir():
         raise DataError(f"image folder {root} does not exist.{hint}")
     if next(iter_images(root), None) is None:
@@ -71,13 +76,50 @@ def check_image_root(root: str | Path, missing_hint: str | None = None) -> None:
                         f"recursively).{hint}")
 
 
-# A datamodule's `_target_` -> the check of the files its config names (datamodules without files have none).
+def counts(data: DictConfig, keys: dict[str, int], example: int = 100) -> None:
+    """Each of `keys` that the data config sets must be a whole number of at least its minimum."""
+    for key, minimum in keys.items():
+        value = data.get(key)
+        good = f"data.{key}={max(example, minimum)}"
+        if value is not None and whole_number(f"data.{key}", value, good) < minimum:
+            raise ConfigError(f"data.{key}={value}: must be {minimum} or more, e.g. {good}.")
+
+
+def check_gaussian(data: DictConfig, advice: str | None = None) -> None:
+    number("data.mean", data.get("mean", 4.0), "data.mean=4.0")
+    if not number("data.std", data.get("std", 1.25), "data.std=1.25") > 0:
+        raise ConfigError(f"data.std={data.std}: a standard deviation must be positive, e.g. data.std=1.25.")
+    if whole_number("data.sample_size", data.get("sample_size", 500), "data.sample_size=500") < 2:
+        raise ConfigError(f"data.sample_size={data.sample_size}: a set needs at least 2 draws to have a spread; "
+                          "e.g. data.sample_size=500.")
+    counts(data, {"sets_per_update": 1, "slices": 1, "steps_per_epoch": 1}, example=1)
+
+
+def check_mnist(data: DictConfig, advice: str | None = None) -> None:
+    counts(data, {"batch_size": 1, "eval_batch_size": 1, "subset": 1})
+    check_mnist_files(data.data_dir, data.get("dataset", "mnist"), bool(data.get("download", False)), advice)
+
+
+def check_image_folder(data: DictConfig, advice: str | None = None) -> None:
+    counts(data, {"batch_size": 1, "num_workers": 0}, example=64)
+    counts(data, {"image_size": 4}, example=64)
+    check_image_root(data.root, advice or data.get("missing_hint"))
+
+
+def check_mixture(data: DictConfig, advice: str | None = None) -> None:
+    check_mixture_layout(data.layout)
+    counts(data, {"size": 1, "batch_size": 1, "slices": 1, "steps_per_epoch": 1})
+    for key in ("sigma", "radius"):
+        if key in data and not number(f"data.{key}", data[key], f"data.{key}=0.05") > 0:
+            raise ConfigError(f"data.{key}={data[key]}: must be positive.")
+
+
+# A datamodule's `_target_` -> the checks of its values and of the files its config names.
 CHECKS = {
-    "gan.data.mnist.MNISTDataModule": lambda data, advice: check_mnist_files(
-        data.data_dir, data.get("dataset", "mnist"), bool(data.get("download", False)), advice),
-    "gan.data.image_folder.ImageFolderDataModule": lambda data, advice: check_image_root(
-        data.root, advice or data.get("missing_hint")),
-    "gan.data.mixture.MixtureDataModule": lambda data, advice: check_mixture_layout(data.layout),
+    "gan.data.gaussian.GaussianDataModule": check_gaussian,
+    "gan.data.mnist.MNISTDataModule": check_mnist,
+    "gan.data.image_folder.ImageFolderDataModule": check_image_folder,
+    "gan.data.mixture.MixtureDataModule": check_mixture,
 }
 
 

@@ -11,6 +11,7 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 
 from gan.errors import ConfigError
+from gan.settings import whole_number
 
 DCGAN_IMAGE_SIZES = (28, 32, 64, 128)
 DCGAN_D_NORMS = ("batch", "none", "layer", "instance")  # the keys of gan.networks.dcgan.D_NORMS
@@ -39,6 +40,12 @@ def pack_size(pack: int) -> int:
     return int(pack)
 
 
+def latent_size(latent_dim: int | None) -> None:
+    key = "model.generator.latent_dim"
+    if latent_dim is not None and whole_number(key, latent_dim, f"{key}=100") < 1:
+        raise ConfigError(f"model.generator.latent_dim={latent_dim}: G needs 1 or more noise numbers, e.g. 100.")
+
+
 def class_count(num_classes: int | None) -> None:
     if num_classes is not None and int(num_classes) < 2:
         raise ConfigError(f"model.num_classes={num_classes}: a conditional network needs 2 or more classes.")
@@ -63,7 +70,8 @@ def infogan_quarter(image_size: int, key: str) -> int:
 
 # One check per network class, called with its keyword arguments: all of them (the constructor), or only those
 # a config sets (check_network); an argument left out (None) is not checked.
-def dcgan_generator(image_size=None, width=None, conditioning=None, num_classes=None, **_) -> None:
+def dcgan_generator(latent_dim=None, image_size=None, width=None, conditioning=None, num_classes=None, **_) -> None:
+    latent_size(latent_dim)
     if image_size is not None:
         dcgan_halvings(image_size, 1 if width is None else width, "model.generator")
     elif width is not None:
@@ -104,8 +112,7 @@ def label_code(embed_dim: int | None, key: str) -> None:
 
 
 def mlp_generator(latent_dim=None, hidden_sizes=None, num_classes=None, embed_dim=None, **_) -> None:
-    if latent_dim is not None and int(latent_dim) < 1:
-        raise ConfigError(f"model.generator.latent_dim={latent_dim}: must be a positive integer, e.g. 100.")
+    latent_size(latent_dim)
     layer_sizes("model.generator.hidden_sizes", hidden_sizes)
     class_count(num_classes)
     label_code(embed_dim, "model.generator")
@@ -125,7 +132,8 @@ def mlp_discriminator(hidden_sizes=None, dropout=None, dropout_masks=None, pack=
     label_code(embed_dim, "model.discriminator")
 
 
-def infogan_generator(image_size=None, **_) -> None:
+def infogan_generator(latent_dim=None, image_size=None, **_) -> None:
+    latent_size(latent_dim)
     if image_size is not None:
         infogan_quarter(image_size, "model.generator")
 
@@ -135,7 +143,8 @@ def infogan_discriminator(image_size=None, **_) -> None:
         infogan_quarter(image_size, "model.discriminator")
 
 
-def point_generator(hidden_sizes=None, **_) -> None:
+def point_generator(latent_dim=None, hidden_sizes=None, **_) -> None:
+    latent_size(latent_dim)
     layer_sizes("model.generator.hidden_sizes", hidden_sizes)
 
 
