@@ -22,7 +22,6 @@ import itertools
 import json
 import logging
 import logging.handlers
-import os
 import shlex
 import sys
 import time
@@ -30,21 +29,19 @@ from pathlib import Path
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
-from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.errors import InstantiationException
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf, open_dict
 
-from gan.config import check_run_keys, check_targets, override_value, relocate, resume_command
+from gan.config import check_run_keys, override_value, resume_command
 from gan.console import quiet_lightning, resumed
-from gan.errors import ConfigError, DataError, GanError
+from gan.errors import DataError, GanError
 from gan.preflight import preflight
+from gan.resume import left_as_it_was, resolve_resume, say_complete, steps_if_complete
 
 CONFIG_DIR = str(Path(__file__).resolve().parent / "conf") if (Path(__file__).parent / "conf").is_dir() else str(
     Path(__file__).resolve().parent.parent / "conf"
 )  # conf/ sits beside the package in a checkout and inside it in a wheel
-# Overrides that say where a run and its data are, not what it is: never replayed as such onto a resumed recipe.
-PLACE_KEYS = ("resume", "ckpt_path", "paths.output_dir", "paths.data_dir")
 # Optional extras: an override naming the first needs the module of the second, installed by the third.
 EXTRAS = (("optuna", "hydra_plugins.hydra_optuna_sweeper", "optuna"), ("slurm", "hydra_plugins.hydra_submitit_launcher", "slurm"))
 
@@ -65,79 +62,6 @@ def _task_overrides() -> list[str]:
     """The command line's overrides, e.g. ["model.g_lr=1e-4", "trainer=gpu"]."""
     node = _hydra_node()
     return list(node.overrides.task) if node is not None else []
-
-
-def resolve_resume(cfg: DictConfig) -> DictConfig:
-    """With `resume=<run dir>`: that run's saved recipe, its last.ckpt, and its folder for the output.
-
-    Key overrides given with `resume` (e.g. `trainer.max_epochs=100` to train longer) apply on top of
-    the saved recipe; a group choice other than the run's own (`model=...`) would be another run, so it is refused.
-    The folder may have been moved or copied: every path of the recipe is re-derived from where it is now, and the
-    data are read where `paths.data_dir=` or `$GAN_DATA_DIR` say, else where the run first read them.
-    """
-    if not cfg.get("resume"):
-        return cfg
-    run_dir = Path(os.path.abspath(Path(cfg.resume).expanduser()))
-    ckpt, saved = run_dir / "checkpoints" / "last.ckpt", run_dir / "config.yaml"
-    if not ckpt.is_file() or not saved.is_file():
-        raise DataError(
-            f"resume={cfg.resume}: expected a run folder of `python -m gan.run` with config.yaml and "
-            "checkpoints/last.ckpt (e.g. outputs/runs/gaussian-gaussian/<date>); for a single file use ckpt_path=."
-        )
-    overrides = OverridesParser.create().parse_overrides(_task_overrides())
-    try:
-        recipe = OmegaConf.load(saved)
-        recipe = relocate(recipe, str(run_dir), _resumed_data_dir(cfg, recipe, run_dir, overrides))
-    except Exception as error:  # noqa: BLE001 - YAML errors come in many types
-        raise DataError(f"cannot read {saved} ({type(error).__name__}); is it the config.yaml gan.run wrote?") from None
-    check_targets(recipe, str(saved))
-    _apply_overrides(recipe, overrides, run_dir, ckpt)
-    with open_dict(recipe):
-        recipe.paths.output_dir = str(run_dir)  # keep writing into the same run: one TensorBoard run, one folder
-        recipe.ckpt_path, recipe.resume = str(ckpt), str(run_dir)
-        for node in (recipe.get("logger") or {}).values():  # CSVLogger deletes an existing metrics.csv: new version
-            if node is not None and str(node.get("_target_", "")).endswith("CSVLogger"):
-                node.version = f"resumed-{time.strftime('%Y-%m-%d_%H-%M-%S')}"
-    return recipe
-
-
-def _saved_hydra(run_dir: Path) -> DictConfig:
-    """The `hydra.runtime` node the run was first made with (its group choices, its working folder), or empty."""
-    try:
-        return OmegaConf.load(run_dir / ".hydra" / "hydra.yaml").hydra.runtime
-    except Exception:  # noqa: BLE001 - absent or unreadable: nothing is known of it
-        return OmegaConf.create({})
-
-
-def _resumed_data_dir(cfg: DictConfig, recipe: DictConfig, run_dir: Path, overrides) -> str | None:
-    """Where a resumed run reads its data: as this command says (`paths.data_dir=`, `$GAN_DATA_DIR`), else the saved
-    folder, a relative one taken from the folder the run was first started in."""
-    if any(o.key_or_group == "paths.data_dir" for o in overrides) or os.environ.get("GAN_DATA_DIR"):
-        return str(Path(str(cfg.paths.data_dir)).expanduser().absolute())
-    saved = recipe.paths.get("data_dir") if recipe.get("paths") else None
-    first_cwd = _saved_hydra(run_dir).get("cwd")
-    if saved is None or Path(str(saved)).expanduser().is_absolute() or not first_cwd:
-        return None
-    return str(Path(str(first_cwd)) / str(saved))
-
-
-def _apply_overrides(recipe: DictConfig, overrides, run_dir: Path, ckpt: Path) -> None:
-    """The command's key overrides, onto the saved recipe; a group choice only when it is the run's own."""
-    choices = _hydra_node().runtime.choices if _hydra_node() is not None else {}
-    saved_choices = _saved_hydra(run_dir).get("choices") or {}
-    for override in overrides:
-        key = override.key_or_group
-        if key in PLACE_KEYS or key.startswith("hydra"):
-            continue
-        group = f"{key}@{override.package}" if override.package else key
-        if group in choices or isinstance(OmegaConf.select(recipe, key), DictConfig):
-            if group in saved_choices and str(override.value()) == str(saved_choices[group]):
-                continue  # the run's own choice, said again: the saved recipe has it already
-            raise ConfigError(
-                f"resume= continues the saved recipe of {run_dir}; `{key}=...` would change it. Drop it, or start "
-                f"a new run from the checkpoint: python -m gan.run {key}=... ckpt_path={ckpt}"
-            )
-        OmegaConf.update(recipe, key, override.value(), force_add=True)
 
 
 def _build(cfg: DictConfig, checkpoint: dict | None = None):
@@ -268,7 +192,8 @@ def train(cfg: DictConfig) -> dict[str, float]:
     Every check runs before the run folder is made, so a config or data error creates nothing. A resumed run that
     has reached its limits already is left as it is: its saved metrics are returned.
     """
-    cfg = resolve_resume(cfg)
+    node = _hydra_node()
+    cfg = resolve_resume(cfg, _task_overrides(), node.runtime.choices if node is not None else {})
     check_run_keys(cfg)
     quiet_lightning()  # Lightning's litlogger tip and pytree deprecation say nothing about this run
     with open_dict(cfg):  # resolved once: `${now:...}` must name one folder for the whole run
@@ -279,8 +204,9 @@ def train(cfg: DictConfig) -> dict[str, float]:
         from gan.checkpoint import read_checkpoint
 
         checkpoint = read_checkpoint(cfg.ckpt_path)
-        saved = _left_as_it_was(cfg, _steps_if_complete(cfg, checkpoint))
+        saved = left_as_it_was(cfg, steps_if_complete(cfg, checkpoint))  # nothing written, no event file
         if saved is not None:
+            _say_where(Path(cfg.paths.output_dir), _has_tensorboard(cfg))
             return saved
     claimed = _claim_dated_folder(cfg)
     recipe = OmegaConf.masked_copy(cfg, [key for key in cfg if key != "hydra"])
@@ -302,41 +228,6 @@ def train(cfg: DictConfig) -> dict[str, float]:
     finally:
         logging.getLogger().removeHandler(log_file)
         log_file.close()
-
-
-def _steps_if_complete(cfg: DictConfig, checkpoint: dict) -> int | None:
-    """The training step a checkpoint is at when it has reached the run's step or epoch limit already, else None."""
-    hparams = checkpoint.get("hyper_parameters") or {}
-    steps = int(checkpoint.get("global_step", 0)) // (int(hparams.get("d_steps", 1)) + int(hparams.get("g_steps", 1)))
-    try:  # epochs whose checkpoint was written: Lightning's own test of max_epochs on a resume
-        epochs = int(checkpoint["loops"]["fit_loop"]["epoch_progress"]["current"]["processed"])
-    except (KeyError, TypeError, ValueError):
-        epochs = None
-    max_steps, max_epochs = cfg.trainer.get("max_steps", -1), cfg.trainer.get("max_epochs")
-    steps_done = max_steps is not None and 0 <= max_steps <= steps
-    epochs_done = max_epochs is not None and epochs is not None and 0 <= max_epochs <= epochs
-    return steps if steps_done or epochs_done else None
-
-
-def _left_as_it_was(cfg: DictConfig, steps: int | None) -> dict[str, float] | None:
-    """For a resumed run already complete at training step `steps`: says so, prints and returns its saved metrics;
-    None when it is not complete or has no metrics.json to keep."""
-    metrics_file = Path(cfg.paths.output_dir) / "metrics.json"
-    if steps is None or not metrics_file.is_file():
-        return None
-    _say_complete(cfg, steps)
-    metrics = json.loads(metrics_file.read_text())
-    figures = {k: v for k, v in metrics.items() if "/" not in k and not k.startswith(("train_", "training_"))}
-    print(f"Results of {cfg.resume}, as they were: " + ", ".join(f"{k} {v:.4g}" for k, v in figures.items()), flush=True)
-    _say_where(Path(cfg.paths.output_dir), _has_tensorboard(cfg))
-    return metrics
-
-
-def _say_complete(cfg: DictConfig, steps: int) -> None:
-    kept = "its results are left as they were. " if cfg.get("resume") else ""
-    _say(f"{cfg.get('resume') or cfg.ckpt_path} is already complete at training step {steps} (trainer.max_steps="
-         f"{cfg.trainer.get('max_steps')}, trainer.max_epochs={cfg.trainer.get('max_epochs')}): nothing was trained; "
-         f"{kept}Raise trainer.max_steps or trainer.max_epochs to train longer.")
 
 
 def _has_tensorboard(cfg: DictConfig) -> bool:
@@ -362,10 +253,11 @@ def _fit(cfg, recipe, model, datamodule, loggers, trainer, output_dir: Path, sta
         trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"), weights_only=True)
     steps = trainer.global_step // (model.hparams.d_steps + model.hparams.g_steps)
     if cfg.get("ckpt_path") and trainer.global_step == start_step:
-        saved = _left_as_it_was(cfg, steps) if cfg.get("resume") else None  # e.g. a time limit reached already
+        saved = left_as_it_was(cfg, steps) if cfg.get("resume") else None  # e.g. a time limit reached already
         if saved is not None:
+            _say_where(output_dir, _has_tensorboard(cfg))
             return saved
-        _say_complete(cfg, steps)
+        say_complete(cfg, steps)
     metrics = {k: float(v) for k, v in trainer.callback_metrics.items() if v.numel() == 1}
     metrics.update(final_figures(model, cfg, build=not trainer.fast_dev_run))  # gan/evaluation.py
     metrics["train_time_s"] = time.perf_counter() - start
@@ -386,10 +278,6 @@ def _is_signal_stop(error: BaseException) -> bool:
     """Lightning's SIGTERM stop, a SystemExit (Lightning is imported only once a run needs it)."""
     exceptions = sys.modules.get("pytorch_lightning.utilities.exceptions")
     return exceptions is not None and isinstance(error, exceptions.SIGTERMException)
-
-
-def _say(line: str) -> None:
-    print(line, file=sys.stderr, flush=True)
 
 
 def _interrupted(cfg: DictConfig) -> str:

@@ -141,7 +141,8 @@ def test_resume_accepts_the_runs_own_group_choices_only(monkeypatch, finished):
         run_main(monkeypatch, finished.parent, f"resume={finished}", "model=mixture", "data=gaussian")
     assert str(stop.value).startswith("error: resume= continues the saved recipe") and "`model=...`" in str(stop.value)
     assert snapshot(finished.parent) == before
-    run_main(monkeypatch, finished.parent, f"resume={finished}", "model=gaussian", "data=gaussian", "trainer.max_steps=6")
+    run_main(monkeypatch, finished.parent, f"resume={finished}", "model=gaussian", "data=gaussian",
+             "trainer.max_steps=6")
     assert steps_in(finished) == 6
 
 
@@ -191,8 +192,9 @@ def test_a_signal_stop_saves_without_lightnings_weights_only_notice(monkeypatch,
     from tests.test_resume import SMALL, _SignalAt
 
     real = gan.run._instantiate_all
+    stop = _SignalAt(signal.SIGTERM, 3)
     monkeypatch.setattr(gan.run, "_instantiate_all",
-                        lambda group: real(group) + ([_SignalAt(signal.SIGTERM, 3)] if group and "graceful_stop" in group else []))
+                        lambda group: real(group) + ([stop] if group and "graceful_stop" in group else []))
     records = _Records()
     logger = logging.getLogger("pytorch_lightning.trainer.connectors.checkpoint_connector")
     logger.addHandler(records)
@@ -203,3 +205,18 @@ def test_a_signal_stop_saves_without_lightnings_weights_only_notice(monkeypatch,
         logger.removeHandler(records)
     assert steps_in(tmp_path / "run") == 3
     assert not [m for m in records.messages if "weights_only" in m], records.messages
+
+
+def test_checkpoint_callbacks_follow_a_moved_run_folder(tmp_path):
+    from gan.callbacks.checkpoints import BestCheckpoint
+
+    old, new = "/elsewhere/run/checkpoints", tmp_path / "run" / "checkpoints"
+    best = BestCheckpoint(dirpath=str(new), monitor="val/w1", filename="best-{epoch:03d}")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # Lightning's "dirpath has changed" would be raised here
+        best.load_state_dict({"dirpath": old, "best_model_path": f"{old}/best-002.ckpt",
+                              "best_model_score": torch.tensor(0.5), "last_model_path": "",
+                              "kth_best_model_path": f"{old}/best-002.ckpt", "kth_value": torch.tensor(0.5),
+                              "best_k_models": {f"{old}/best-002.ckpt": torch.tensor(0.5)}})
+    assert best.best_model_path == best.kth_best_model_path == f"{new}/best-002.ckpt"
+    assert list(best.best_k_models) == [f"{new}/best-002.ckpt"] and best.best_model_score == 0.5

@@ -10,7 +10,7 @@ class RunCheckpoint(ModelCheckpoint):
     """A ModelCheckpoint that follows its run folder when the folder is moved or copied and then resumed.
 
     Lightning forgets which checkpoints were best when the saved `dirpath` differs from the present one (and warns
-    so): a moved run would then keep a second best-*.ckpt beside the first. Here the saved paths move along.
+    so). Here the saved paths move along, and the state is restored as it would be had the folder stayed.
     """
 
     def load_state_dict(self, state_dict: dict) -> None:
@@ -20,7 +20,8 @@ class RunCheckpoint(ModelCheckpoint):
                 under = isinstance(path, str) and (path == old or path.startswith(old.rstrip("/") + "/"))
                 return new + path[len(old):] if under else path
 
-            state_dict = {**state_dict, "dirpath": new, **{k: move(state_dict[k]) for k in _PATH_KEYS if k in state_dict}}
+            moved = {k: move(state_dict[k]) for k in _PATH_KEYS if k in state_dict}
+            state_dict = {**state_dict, "dirpath": new, **moved}
             if isinstance(state_dict.get("best_k_models"), dict):
                 state_dict["best_k_models"] = {move(k): v for k, v in state_dict["best_k_models"].items()}
         super().load_state_dict(state_dict)
