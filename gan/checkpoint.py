@@ -7,6 +7,8 @@ The model is rebuilt from the run's resolved `<run>/config.yaml` (written by `ga
 the checkpoint's weights; nothing in the checkpoint decides which classes are built.
 """
 
+import pickle
+import re
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
@@ -89,14 +91,21 @@ def read_checkpoint(path: str | Path) -> dict:
         with torch.serialization.safe_globals(_HPARAM_GLOBALS):
             checkpoint = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # a truncated file, or one that would need arbitrary code to unpickle
-        reason = str(error).strip().splitlines()[0][:200] if str(error).strip() else type(error).__name__
         raise DataError(
-            f"cannot read checkpoint {path} ({reason}): it is truncated, damaged or not a checkpoint of `gan.run`. "
-            "Use another one (e.g. a best-*.ckpt beside it) or start the run anew; nothing was changed."
+            f"cannot read checkpoint {path} ({_why_unreadable(error)}): it is truncated, damaged or not a checkpoint "
+            "of `gan.run`. Use another one (e.g. a best-*.ckpt beside it) or start the run anew; nothing was changed."
         ) from None
     if not isinstance(checkpoint, dict) or "state_dict" not in checkpoint:
         raise DataError(f"{path} is not a Lightning checkpoint of `gan.run` (it has no state_dict).")
     return checkpoint
+
+
+def _why_unreadable(error: Exception) -> str:
+    """torch's reason, short; not its advice to load with `weights_only=False`, which would run the file's code."""
+    if isinstance(error, pickle.UnpicklingError) and "weights only" in str(error).lower():
+        return "it holds pickled objects besides tensors and plain data, which loading could run as code"
+    text = re.sub(r"\x1b\[[0-9;]*m", "", str(error)).strip()  # torch colours parts of its messages
+    return text.splitlines()[0][:200] if text else type(error).__name__
 
 
 def check_fits(model: torch.nn.Module, checkpoint: dict, path: str | Path) -> None:

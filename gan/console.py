@@ -6,12 +6,15 @@
   `utilities/_pytree.py` at every fit (the fix is Lightning's to make).
 - "You passed in a `val_dataloader` but have no `validation_step`. Skipping val loop.": by design, image GANs
   are scored by the SampleQuality callback, not in a validation loop; the datamodule still offers its held-out split.
+- While a run is resumed (`resumed()`, around its fit only): Lightning's "Checkpoint directory <run>/checkpoints
+  exists and is not empty", which is so by definition of a resume.
 
 Every other warning and log line (about the user's data, config or run) still shows.
 """
 
 import logging
 import warnings
+from contextlib import contextmanager
 
 # Where Lightning's rank_zero_info logs (lightning_utilities' module logger, re-pointed by each package on import).
 _RANK_ZERO_LOGGERS = (
@@ -41,3 +44,11 @@ def quiet_lightning() -> None:
         "ignore", message=r"`isinstance\(treespec, LeafSpec\)` is deprecated", category=FutureWarning
     )
     warnings.filterwarnings("ignore", message=r"You passed in a `val_dataloader` but have no `validation_step`")
+
+
+@contextmanager
+def resumed():
+    """Within it, Lightning's warning that the resumed run's checkpoint folder is not empty is dropped."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r"Checkpoint directory .* exists and is not empty\.")
+        yield

@@ -16,10 +16,13 @@
 `train(cfg)` is the plain function behind it; tests and sweepers call it and get the final metrics back.
 """
 
+import contextlib
 import importlib.util
+import itertools
 import json
 import logging
 import logging.handlers
+import shlex
 import sys
 import time
 import traceback
@@ -27,21 +30,19 @@ from pathlib import Path
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
-from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.errors import InstantiationException
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf, open_dict
 
-from gan.config import check_run_keys, check_targets, relocate
-from gan.console import quiet_lightning
-from gan.errors import ConfigError, DataError, GanError
+from gan.config import check_run_keys, override_value, resume_command
+from gan.console import quiet_lightning, resumed
+from gan.errors import DataError, GanError
 from gan.preflight import preflight
+from gan.resume import left_as_it_was, resolve_resume, say_complete, steps_if_complete
 
 CONFIG_DIR = str(Path(__file__).resolve().parent / "conf") if (Path(__file__).parent / "conf").is_dir() else str(
     Path(__file__).resolve().parent.parent / "conf"
 )  # conf/ sits beside the package in a checkout and inside it in a wheel
-# Overrides that say where a run is, not what it is: never replayed onto a resumed recipe.
-PLACE_KEYS = ("resume", "ckpt_path", "paths.output_dir")
 # `threads=auto`: networks with fewer parameters than this (G and D together) train on one CPU thread.
 SMALL_NETWORK = 200_000
 # Optional extras: an override naming the first needs the module of the second, installed by the third.
@@ -66,48 +67,7 @@ def _task_overrides() -> list[str]:
     return list(node.overrides.task) if node is not None else []
 
 
-def resolve_resume(cfg: DictConfig) -> DictConfig:
-    """With `resume=<run dir>`: that run's saved recipe, its last.ckpt, and its folder for the output.
-
-    Key overrides given with `resume` (e.g. `trainer.max_epochs=100` to train longer) apply on top of
-    the saved recipe; a different group choice (`model=...`) would be another run, so it is refused.
-    The folder may have been moved or copied: every path of the recipe is re-derived from where it is now.
-    """
-    if not cfg.get("resume"):
-        return cfg
-    run_dir = Path(cfg.resume).expanduser().absolute()
-    ckpt, saved = run_dir / "checkpoints" / "last.ckpt", run_dir / "config.yaml"
-    if not ckpt.is_file() or not saved.is_file():
-        raise DataError(
-            f"resume={cfg.resume}: expected a run folder of `python -m gan.run` with config.yaml and "
-            "checkpoints/last.ckpt (e.g. outputs/runs/gaussian-gaussian/<date>); for a single file use ckpt_path=."
-        )
-    try:
-        recipe = relocate(OmegaConf.load(saved), str(run_dir))
-    except Exception as error:  # noqa: BLE001 - YAML errors come in many types
-        raise DataError(f"cannot read {saved} ({type(error).__name__}); is it the config.yaml gan.run wrote?") from None
-    check_targets(recipe, str(saved))
-    choices = _hydra_node().runtime.choices if _hydra_node() is not None else {}
-    for override in OverridesParser.create().parse_overrides(_task_overrides()):
-        key = override.key_or_group
-        if key in PLACE_KEYS or key.startswith("hydra"):
-            continue
-        if key in choices or isinstance(OmegaConf.select(recipe, key), DictConfig):
-            raise ConfigError(
-                f"resume= continues the saved recipe of {run_dir}; `{key}=...` would change it. Drop it, or start "
-                f"a new run from the checkpoint: python -m gan.run {key}=... ckpt_path={ckpt}"
-            )
-        OmegaConf.update(recipe, key, override.value(), force_add=True)
-    with open_dict(recipe):
-        recipe.paths.output_dir = str(run_dir)  # keep writing into the same run: one TensorBoard run, one folder
-        recipe.ckpt_path, recipe.resume = str(ckpt), str(run_dir)
-        for node in (recipe.get("logger") or {}).values():  # CSVLogger deletes an existing metrics.csv: new version
-            if node is not None and str(node.get("_target_", "")).endswith("CSVLogger"):
-                node.version = f"resumed-{time.strftime('%Y-%m-%d_%H-%M-%S')}"
-    return recipe
-
-
-def _build(cfg: DictConfig):
+def _build(cfg: DictConfig, checkpoint: dict | None = None):
     """(model, datamodule, loggers, trainer, start step) from the config, checking what can be checked before any write."""
     import pytorch_lightning as pl
     from pytorch_lightning.strategies.launchers.subprocess_script import _SubprocessScriptLauncher
@@ -125,7 +85,7 @@ def _build(cfg: DictConfig):
         datamodule.check()  # missing data files are reported now, before a run folder exists
     start_step = 0
     if cfg.get("ckpt_path"):
-        checkpoint = read_checkpoint(cfg.ckpt_path)
+        checkpoint = read_checkpoint(cfg.ckpt_path) if checkpoint is None else checkpoint  # a resume read it already
         check_fits(model, checkpoint, cfg.ckpt_path)
         start_step = int(checkpoint.get("global_step", 0))
         del checkpoint
@@ -138,7 +98,7 @@ def _build(cfg: DictConfig):
     )
     if isinstance(trainer.strategy.launcher, _SubprocessScriptLauncher) and not _is_launched_rank():
         # DDP re-runs this command for each further rank: they must write into this run's folder, not a new one.
-        sys.argv.append(f"paths.output_dir={cfg.paths.output_dir}")
+        sys.argv.append(f"paths.output_dir={override_value(cfg.paths.output_dir)}")
     return model, datamodule, loggers, trainer, start_step  # start_step: Lightning's global_step it starts from
 
 
@@ -167,6 +127,51 @@ def _is_launched_rank() -> bool:
     return bool(getattr(rank_zero_only, "rank", 0))
 
 
+def _unwritable(output_dir: Path, error: OSError) -> DataError:
+    return DataError(
+        f"cannot write the run folder {output_dir} ({error.strerror or error}); choose a writable place with "
+        "paths.output_dir=... or run from a folder you can write to."
+    )
+
+
+def _claim_dated_folder(cfg: DictConfig) -> list[Path]:
+    """Makes the default dated run folder now, or `<date>_<time>_2`, `_3`, ... when another run started in the same
+    second has that name; returns the folders it made, deepest first, for `_release` if the start fails.
+
+    A folder named on the command line (`paths.output_dir=`, as DDP's further ranks get the first rank's), a sweep
+    job's folder and a resumed run's are used as they are.
+    """
+    node = _hydra_node()
+    named = any(o.split("=", 1)[0].lstrip("+~") == "paths.output_dir" for o in _task_overrides())
+    if cfg.get("resume") or node is None or node.mode == RunMode.MULTIRUN or named:
+        return []
+    dated = Path(cfg.paths.output_dir)
+    made = [p for p in reversed(dated.parents) if not p.exists()]
+    try:
+        dated.parent.mkdir(parents=True, exist_ok=True)
+        for n in itertools.count(1):
+            folder = dated if n == 1 else dated.with_name(f"{dated.name}_{n}")
+            try:
+                folder.mkdir()  # exclusive: of two runs after one name, one gets it and the other tries the next
+                break
+            except FileExistsError:
+                continue
+    except OSError as error:
+        raise _unwritable(dated, error) from None
+    with open_dict(cfg):
+        cfg.paths.output_dir = str(folder)
+    return [folder, *reversed(made)]
+
+
+def _release(folders: list[Path]) -> None:
+    """Removes the folders `_claim_dated_folder` made while they are empty: a failed start leaves nothing."""
+    for folder in folders:
+        try:
+            folder.rmdir()
+        except OSError:
+            return
+
+
 def _make_run_folder(cfg: DictConfig, recipe: DictConfig, record: bool = True) -> tuple[Path, logging.Handler]:
     """Creates the run folder with config.yaml, .hydra/ and run.log; one clear error if it cannot be written.
 
@@ -192,10 +197,7 @@ def _make_run_folder(cfg: DictConfig, recipe: DictConfig, record: bool = True) -
             OmegaConf.save(OmegaConf.create(_task_overrides()), hydra_dir / "overrides.yaml")
         handler = logging.FileHandler(output_dir / "run.log")
     except OSError as error:
-        raise DataError(
-            f"cannot write the run folder {output_dir} ({error.strerror or error}); choose a writable place with "
-            "paths.output_dir=... or run from a folder you can write to."
-        ) from None
+        raise _unwritable(output_dir, error) from None
     handler.setFormatter(logging.Formatter("[%(asctime)s][%(name)s][%(levelname)s] - %(message)s"))
     logging.getLogger().addHandler(handler)
     return output_dir, handler
@@ -204,20 +206,36 @@ def _make_run_folder(cfg: DictConfig, recipe: DictConfig, record: bool = True) -
 def train(cfg: DictConfig) -> dict[str, float]:
     """Fit the configured model on the configured data; write and return the final metrics.
 
-    Every check runs before the run folder is made, so a config or data error creates nothing.
+    Every check runs before the run folder is made, so a config or data error creates nothing. A resumed run that
+    has reached its limits already is left as it is: its saved metrics are returned.
     """
-    cfg = resolve_resume(cfg)
+    node = _hydra_node()
+    cfg = resolve_resume(cfg, _task_overrides(), node.runtime.choices if node is not None else {})
     check_run_keys(cfg)
     quiet_lightning()  # Lightning's litlogger tip and pytree deprecation say nothing about this run
     with open_dict(cfg):  # resolved once: `${now:...}` must name one folder for the whole run
         cfg.paths.output_dir = str(Path(str(cfg.paths.output_dir)).expanduser().absolute())
     preflight(cfg)  # values, data files, device and output folder, before Lightning is imported
+    checkpoint = None
+    if cfg.get("resume"):
+        from gan.checkpoint import read_checkpoint
+
+        checkpoint = read_checkpoint(cfg.ckpt_path)
+        saved = left_as_it_was(cfg, steps_if_complete(cfg, checkpoint))  # nothing written, no event file
+        if saved is not None:
+            _say_where(Path(cfg.paths.output_dir), _has_tensorboard(cfg))
+            return saved
+    claimed = _claim_dated_folder(cfg)
     recipe = OmegaConf.masked_copy(cfg, [key for key in cfg if key != "hydra"])
     early = logging.handlers.BufferingHandler(capacity=10_000)  # what is logged before run.log can exist
     logging.getLogger().addHandler(early)
     try:
-        model, datamodule, loggers, trainer, start_step = _build(cfg)
+        model, datamodule, loggers, trainer, start_step = _build(cfg, checkpoint)
+        del checkpoint
         output_dir, log_file = _make_run_folder(cfg, recipe, record=not _is_launched_rank())
+    except BaseException:
+        _release(claimed)
+        raise
     finally:
         logging.getLogger().removeHandler(early)
     for record in early.buffer:
@@ -233,6 +251,16 @@ def train(cfg: DictConfig) -> dict[str, float]:
         log_file.close()
 
 
+def _has_tensorboard(cfg: DictConfig) -> bool:
+    return any(node is not None and str(node.get("_target_", "")).endswith("TensorBoardLogger")
+               for node in (cfg.get("logger") or {}).values())
+
+
+def _say_where(output_dir: Path, tensorboard: bool) -> None:
+    curves = f"; curves: tensorboard --logdir {shlex.quote(str(output_dir))}" if tensorboard else ""
+    print(f"Results in {output_dir}: metrics.json{curves}", flush=True)
+
+
 def _fit(cfg, recipe, model, datamodule, loggers, trainer, output_dir: Path, start_step: int) -> dict[str, float]:
     from pytorch_lightning.loggers import TensorBoardLogger
 
@@ -242,24 +270,28 @@ def _fit(cfg, recipe, model, datamodule, loggers, trainer, output_dir: Path, sta
     for logger in loggers:
         logger.log_hyperparams(OmegaConf.to_container(recipe, resolve=True))
     start, cpu_start = time.perf_counter(), time.process_time()
-    trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"), weights_only=True)
+    with resumed() if cfg.get("resume") else contextlib.nullcontext():
+        trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"), weights_only=True)
+    steps = trainer.global_step // (model.hparams.d_steps + model.hparams.g_steps)
+    if cfg.get("ckpt_path") and trainer.global_step == start_step:
+        saved = left_as_it_was(cfg, steps) if cfg.get("resume") else None  # e.g. a time limit reached already
+        if saved is not None:
+            _say_where(output_dir, _has_tensorboard(cfg))
+            return saved
+        say_complete(cfg, steps)
     metrics = {k: float(v) for k, v in trainer.callback_metrics.items() if v.numel() == 1}
     metrics.update(final_figures(model, cfg, build=not trainer.fast_dev_run))  # gan/evaluation.py
     metrics["train_time_s"] = time.perf_counter() - start
     metrics["train_cpu_s"] = time.process_time() - cpu_start  # this process's CPU time: not inflated by a busy machine
     # from the trainer: after ddp_spawn the model in this process is no longer attached to it
-    steps = metrics["training_steps"] = trainer.global_step // (model.hparams.d_steps + model.hparams.g_steps)
-    if cfg.get("ckpt_path") and trainer.global_step == start_step:
-        _say(f"{cfg.get('resume') or cfg.ckpt_path} is already complete at training step {steps} (trainer.max_steps="
-             f"{cfg.trainer.get('max_steps')}, trainer.max_epochs={cfg.trainer.get('max_epochs')}): nothing was trained. "
-             "Raise trainer.max_steps or trainer.max_epochs to train longer.")
+    metrics["training_steps"] = steps
     if trainer.is_global_zero:
         (output_dir / "metrics.json").write_text(json.dumps(metrics, indent=2, sort_keys=True) + "\n")
-        for logger in loggers:  # TensorBoard's HParams tab: this run's hyperparameters beside its final figures
-            if isinstance(logger, TensorBoardLogger):
-                params = run_hparams(cfg, _task_overrides(), _hydra_node())
-                log_final_hparams(logger.log_dir, params, metrics, step=steps)
-        print(f"Results in {output_dir}: metrics.json; curves: tensorboard --logdir {output_dir}", flush=True)
+        tensorboard = [logger for logger in loggers if isinstance(logger, TensorBoardLogger)]
+        for logger in tensorboard:  # TensorBoard's HParams tab: this run's hyperparameters beside its final figures
+            params = run_hparams(cfg, _task_overrides(), _hydra_node())
+            log_final_hparams(logger.log_dir, params, metrics, step=steps)
+        _say_where(output_dir, bool(tensorboard))
     return metrics
 
 
@@ -269,17 +301,13 @@ def _is_signal_stop(error: BaseException) -> bool:
     return exceptions is not None and isinstance(error, exceptions.SIGTERMException)
 
 
-def _say(line: str) -> None:
-    print(line, file=sys.stderr, flush=True)
-
-
 def _interrupted(cfg: DictConfig) -> str:
     """What a Ctrl-C that stopped the run at once leaves, and how to go on."""
     output_dir = Path(OmegaConf.select(cfg, "resume") or cfg.paths.output_dir)
     last = output_dir / "checkpoints" / "last.ckpt"
     if last.is_file():
         return (f"error: interrupted; the last checkpoint {last} is kept. "
-                f"Continue with: python -m gan.run resume={output_dir}")
+                f"Continue with: {resume_command(output_dir)}")
     return "error: interrupted before any checkpoint was saved; nothing to resume. Run the command again to start."
 
 

@@ -1,9 +1,33 @@
-"""`checkpoints/last.ckpt`, written every epoch whatever the metric does, and where a step limit stops a run."""
+"""`checkpoints/last.ckpt`, written every epoch whatever the metric does, and where a step limit stops a run;
+the best checkpoint by the run's metric; both still knowing their files after the run folder moved."""
 
 from pytorch_lightning.callbacks import ModelCheckpoint
 
+_PATH_KEYS = ("best_model_path", "kth_best_model_path", "last_model_path")
 
-class LastCheckpoint(ModelCheckpoint):
+
+class RunCheckpoint(ModelCheckpoint):
+    """A ModelCheckpoint that follows its run folder when the folder is moved or copied and then resumed.
+
+    Lightning forgets which checkpoints were best when the saved `dirpath` differs from the present one (and warns
+    so). Here the saved paths move along, and the state is restored as it would be had the folder stayed.
+    """
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        old, new = state_dict.get("dirpath"), self.dirpath
+        if old and new and old != new:
+            def move(path):
+                under = isinstance(path, str) and (path == old or path.startswith(old.rstrip("/") + "/"))
+                return new + path[len(old):] if under else path
+
+            moved = {k: move(state_dict[k]) for k in _PATH_KEYS if k in state_dict}
+            state_dict = {**state_dict, "dirpath": new, **moved}
+            if isinstance(state_dict.get("best_k_models"), dict):
+                state_dict["best_k_models"] = {move(k): v for k, v in state_dict["best_k_models"].items()}
+        super().load_state_dict(state_dict)
+
+
+class LastCheckpoint(RunCheckpoint):
     """Saves `<dirpath>/last.ckpt` at every epoch end, and at the step where `trainer.max_steps` stops a run.
 
     Lightning 2.6 refreshes a monitored ModelCheckpoint's `save_last` file only on epochs that improve the
@@ -28,7 +52,7 @@ class LastCheckpoint(ModelCheckpoint):
             self._save_checkpoint(trainer, self.format_checkpoint_name({}))
 
 
-class BestCheckpoint(ModelCheckpoint):
+class BestCheckpoint(RunCheckpoint):
     """The best checkpoint by `monitor`, kept when the run measures it; else last.ckpt alone, without complaint.
 
     A run that cannot measure its main metric (no classifier for unlabelled images, `fast_dev_run` without a

@@ -19,6 +19,8 @@ from pytorch_lightning.callbacks import ModelCheckpoint
 from pytorch_lightning.utilities import rank_zero_only
 from pytorch_lightning.utilities.exceptions import SIGTERMException
 
+from gan.config import resume_command
+
 
 def last_checkpoint_path(trainer: pl.Trainer) -> Path:
     """Where `last.ckpt` lives: the ModelCheckpoint's folder, else `<run>/checkpoints`."""
@@ -65,7 +67,9 @@ class GracefulStop(pl.Callback):
         if not isinstance(exception, SIGTERMException):
             return
         path = last_checkpoint_path(trainer)
-        trainer.save_checkpoint(path)  # collective under DDP: every rank got the broadcast SIGTERM flag
+        # Collective under DDP: every rank got the broadcast SIGTERM flag. A full checkpoint, optimizers included,
+        # as ModelCheckpoint writes (said explicitly: Lightning logs its default otherwise).
+        trainer.save_checkpoint(path, weights_only=False)
         _say_how_to_resume(trainer, pl_module, path)
 
 
@@ -73,7 +77,7 @@ class GracefulStop(pl.Callback):
 def _say_how_to_resume(trainer: pl.Trainer, pl_module, path: Path) -> None:
     print(
         f"Stopped by signal at training step {pl_module.training_steps_done} (epoch {trainer.current_epoch}); "
-        f"saved {path}.\nContinue with: python -m gan.run resume={path.parent.parent}",
+        f"saved {path}.\nContinue with: {resume_command(path.parent.parent)}",
         file=sys.stderr,
         flush=True,
     )
@@ -84,7 +88,7 @@ def _say_what_is_kept(path: Path) -> None:
     """After a second Ctrl-C (no checkpoint of the half-done step): what is kept and how to go on."""
     if path.is_file():
         print(f"Aborted by a second Ctrl-C; the last checkpoint {path} is kept.\n"
-              f"Continue with: python -m gan.run resume={path.parent.parent}", file=sys.stderr, flush=True)
+              f"Continue with: {resume_command(path.parent.parent)}", file=sys.stderr, flush=True)
     else:
         print("Aborted by a second Ctrl-C before any checkpoint was saved; nothing to resume.", file=sys.stderr, flush=True)
 
