@@ -109,6 +109,17 @@ def test_without_a_terminal_the_bar_is_one_plain_line_per_epoch(folder_run):
     assert "━" not in folder_run.stdout  # no frame of the live bar
 
 
+def test_a_run_with_its_own_status_line_each_epoch_prints_no_second_one(make_cfg, capsys, monkeypatch):
+    monkeypatch.setattr(sys, "stdout", io.StringIO())  # not a terminal, as `> log.txt`
+    cfg = make_cfg("data.steps_per_epoch=5", "trainer.max_epochs=2", "logger=none", "model.eval_samples=100")
+    with open_dict(cfg):
+        cfg.trainer.enable_progress_bar = True
+    train(cfg)
+    out = sys.stdout.getvalue()
+    assert out.count("Training step ") == 2, out  # the Gaussian GAN's own line, each epoch
+    assert not re.search(r"^Epoch \d", out, flags=re.M), out
+
+
 def test_in_a_terminal_lightnings_bar_stays(monkeypatch):
     for name in FORCE_TERMINAL:
         monkeypatch.delenv(name, raising=False)
@@ -118,13 +129,13 @@ def test_in_a_terminal_lightnings_bar_stays(monkeypatch):
             monkeypatch.setattr(sys, "stdout", terminal)
             assert redraws_in_place()
             bar, lines = RichProgressBar(), EpochLines()
-            lines.setup(SimpleNamespace(progress_bar_callback=bar), None, "fit")
+            lines.setup(SimpleNamespace(progress_bar_callback=bar, callbacks=[]), None, "fit")
             assert bar.is_enabled and not lines.active
         monkeypatch.setattr(sys, "stdout", io.StringIO())
         assert not redraws_in_place()
-        lines.setup(SimpleNamespace(progress_bar_callback=bar), None, "fit")
+        lines.setup(SimpleNamespace(progress_bar_callback=bar, callbacks=[]), None, "fit")
         assert bar.is_disabled and lines.active
-        lines.setup(SimpleNamespace(progress_bar_callback=None), None, "fit")  # trainer.enable_progress_bar=false
+        lines.setup(SimpleNamespace(progress_bar_callback=None, callbacks=[]), None, "fit")  # trainer.enable_progress_bar=false
         assert not lines.active
     finally:
         os.close(primary)

@@ -42,6 +42,10 @@ class GaussianMonitor(pl.Callback):
         self.figure_every_n_epochs = figure_every_n_epochs
         self.final_png = final_png
 
+    def status_each_epoch(self, pl_module) -> bool:
+        """Whether this run prints its status line every epoch (gan.callbacks.progress.EpochLines then prints none)."""
+        return self.print_status and pl_module.sample_kind == "numbers"
+
     @rank_zero_only
     def on_fit_start(self, trainer: pl.Trainer, pl_module) -> None:
         if pl_module.sample_kind != "numbers":

@@ -47,10 +47,13 @@ class EpochLines(pl.Callback):
         self._epoch_start, self._batches = 0.0, 0
 
     def setup(self, trainer: pl.Trainer, pl_module, stage: str) -> None:
-        bar = trainer.progress_bar_callback
-        self.active = bar is not None and not redraws_in_place()
-        if self.active:
-            bar.disable()
+        bar, self.active = trainer.progress_bar_callback, False
+        if bar is None or redraws_in_place():
+            return
+        bar.disable()
+        # A run whose own status line comes every epoch (the Gaussian GAN's) says it once, not twice.
+        self.active = not any(getattr(callback, "status_each_epoch", lambda _: False)(pl_module)
+                              for callback in trainer.callbacks)
 
     def on_train_epoch_start(self, trainer: pl.Trainer, pl_module) -> None:
         self._epoch_start, self._batches = time.perf_counter(), 0
