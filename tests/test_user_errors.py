@@ -285,6 +285,8 @@ FAST_VALUE_ERRORS = [
     (["model.ema_decay=abc"], "model.ema_decay='abc': must be a number"),
     (["model=vanilla", "data=mnist", "model.num_fixed=0"], "model.num_fixed=0"),
     (["trainer.check_val_every_n_epoch=0"], "trainer.check_val_every_n_epoch=0"),
+    (["trainer.max_epochs=0"], "trainer.max_epochs=0: give a positive number of epochs"),
+    (["threads=abc"], "threads='abc'"),
     (["model=dcgan", "data=image_folder", "model.generator.latent_dim=0"], "model.generator.latent_dim=0"),
     (["trainer.devices=3"], "use trainer=ddp_cpu trainer.devices=3"),
     (["model=vanilla", "data=gaussian"], "data=gaussian goes with model=gaussian"),
