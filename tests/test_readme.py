@@ -5,7 +5,7 @@ the checkout has it), puts MNIST where the README says (`data/MNIST/raw`), and r
 in order, from that copy, through the shell. The only changes are appended overrides that shorten training
 (`trainer.max_steps=...`; the cache starts with a small MNIST classifier where the default one goes, as a user's
 would hold one after a first run, so the README's `gan.features` finds it there) and the README's
-placeholders (`<date>`, `<run>`, `/path/to/images`) filled with folders that earlier commands made.
+placeholders (`<date>_<time>`, `<run>`, `/path/to/images`) filled with folders that earlier commands made.
 """
 
 import os
@@ -95,7 +95,7 @@ class Checkout:
 
     def fill(self, line: str) -> str:
         """The README's placeholders, filled with what earlier commands made."""
-        line = re.sub(r"outputs/runs/([\w-]+)/<date>", lambda m: self.newest(f"outputs/runs/{m.group(1)}/*"), line)
+        line = re.sub(r"outputs/runs/([\w-]+)/<date>_<time>", lambda m: self.newest(f"outputs/runs/{m.group(1)}/*"), line)
         line = line.replace("<run>", self.newest("outputs/runs/*/*") if "<run>" in line else "")
         return line.replace("/path/to/images", str(self.images))
 
