@@ -25,7 +25,7 @@ RUNS = {
     "gaussian (default run)": [],
     "ring, 1,000 steps": ["model=mixture", "data=ring", "trainer.max_steps=1000"],
 }
-QUIET = ["logger=none", "callbacks.gaussian_monitor.print_status=false", "trainer.enable_progress_bar=false"]
+QUIET = ["logger=none", "callbacks.gaussian_monitor.print_status=false", "++trainer.enable_progress_bar=false"]
 
 
 def _spin() -> None:
