@@ -54,3 +54,12 @@ def make_cfg(tmp_path):
 def config_options(group: str) -> list[str]:
     """Every option of a config group, by file name."""
     return sorted(p.stem for p in (CONF / group).glob("*.yaml") if p.stem != "default" or group != "trainer")
+
+
+def one_line_error(main, argv: list[str]) -> str:
+    """The message a command-line `main(argv)` stops with, checked to be one `error: ...` line."""
+    with pytest.raises(SystemExit) as stop:
+        main(argv)
+    message = str(stop.value)
+    assert message.startswith("error: ") and "\n" not in message, message
+    return message

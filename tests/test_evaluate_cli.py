@@ -14,7 +14,7 @@ from gan.evaluate import main as evaluate_main
 from gan.evaluation import ImageEvaluator
 from gan.features import Classifier, build_here, classifier_file, ensure_classifier, save_classifier
 from gan.run import train
-from tests.conftest import CONF, SHARED_DATA
+from tests.conftest import CONF, SHARED_DATA, one_line_error
 from tests.test_evaluate import TINY_VANILLA
 
 MNIST = {"_target_": "gan.data.mnist.MNISTDataModule", "data_dir": str(SHARED_DATA), "dataset": "mnist"}
@@ -100,11 +100,7 @@ def test_an_unwritable_cache_is_one_line(tmp_path):
 
 # ---- gan.evaluate --------------------------------------------------------------------------------------------
 def refused(argv: list[str]) -> str:
-    with pytest.raises(SystemExit) as stop:
-        evaluate_main(argv)
-    message = str(stop.value)
-    assert message.startswith("error: ") and "\n" not in message, message
-    return message
+    return one_line_error(evaluate_main, argv)
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,7 @@ from gan.models.image import ImageGAN
 from gan.run import train
 from gan.sample import main
 from gan.sampling import interpolate
-from tests.conftest import compose_config
+from tests.conftest import compose_config, one_line_error
 from tests.test_dcgan import NARROW, make_image_folder
 
 
@@ -99,11 +99,7 @@ def test_spherical_interpolation_keeps_the_ends():
 
 # ---- what a user can get wrong: one `error:` line, nothing created, nothing left over -------------------------
 def refused(argv: list[str]) -> str:
-    with pytest.raises(SystemExit) as stop:
-        main(argv)
-    message = str(stop.value)
-    assert message.startswith("error: ") and "\n" not in message, message
-    return message
+    return one_line_error(main, argv)
 
 
 def test_bad_values_are_refused_before_anything_is_created(dcgan_run, tmp_path):
