@@ -1,8 +1,9 @@
 """Checks on a composed config that need no networks or data: run before anything is built or written.
 
 `check_run_keys` names the key and the fix for values every run shares (seed, step limits, the trainer's
-devices and validation interval, learning rates, update counts) and says which model goes with which data; `check_targets` admits only this project's classes (and the torch/Lightning classes
-the config tree uses) in a config read from a run folder, since such folders are shared like checkpoints;
+devices and validation interval, learning rates, update counts) and says which model goes with which data;
+`check_targets` admits only this project's classes (and the torch/Lightning classes the config tree uses) in a
+config read from a run folder, since such folders are shared like checkpoints;
 `relocate` makes a saved recipe write into the folder it is now in and read its data where they are now;
 `resume_command` is the line that continues a run.
 """
@@ -76,8 +77,8 @@ def check_trainer(trainer) -> None:
             "(trainer.max_epochs then ends the run)."
         )
     max_epochs = trainer.get("max_epochs")
-    if max_epochs is not None and not (whole_number("trainer.max_epochs", max_epochs, "trainer.max_epochs=20") >= 1
-                                       or max_epochs == -1):
+    epochs = None if max_epochs is None else whole_number("trainer.max_epochs", max_epochs, "trainer.max_epochs=20")
+    if epochs is not None and epochs != -1 and epochs < 1:
         raise ConfigError(f"trainer.max_epochs={max_epochs}: give a positive number of epochs, or -1 for no limit "
                           "(0 would train nothing).")
     every, key = trainer.get("check_val_every_n_epoch"), "trainer.check_val_every_n_epoch"
