@@ -42,7 +42,7 @@ def check_settings(*, loss: str = "bce", gradient_penalty: float | None = 0.0, r
     """One clear error for a `model.*` setting of the shared loop that cannot work."""
     if conditional and num_classes is None:
         raise ConfigError("model.conditional=true, but the data have no classes (data.num_classes is null); use "
-                          "labelled data: data=mnist, or data=image_folder data.labels=folders data.num_classes=K.")
+                          "labelled data: data=mnist, or data=image_folder data.labels=folders (one sub-folder per class).")
     if num_classes is not None and whole_number("model.num_classes", num_classes, "model.num_classes=10") < 2:
         raise ConfigError(f"model.num_classes={num_classes}: a conditional GAN needs 2 or more classes; "
                           "null for an unconditional one.")

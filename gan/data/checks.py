@@ -8,7 +8,7 @@ so both say the same.
 from collections.abc import Iterator
 from pathlib import Path
 
-from omegaconf import DictConfig
+from omegaconf import DictConfig, open_dict
 
 from gan.errors import ConfigError, DataError
 from gan.settings import number, whole_number
@@ -17,6 +17,7 @@ from gan.settings import number, whole_number
 MNIST_FOLDERS = {"mnist": "MNIST", "fashion_mnist": "FashionMNIST"}
 IDX_FILES = ["train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"]
 MIXTURE_LAYOUTS = ("ring", "grid")  # what gan.data.mixture draws; conf/model/mixture.yaml picks settings by it
+BACKGROUNDS = {"white": (255, 255, 255, 255), "black": (0, 0, 0, 255)}  # data.background: what transparency shows
 EXTENSIONS = {".png", ".jpg", ".jpeg", ".bmp", ".webp", ".gif"}  # image files a folder is searched for (a GIF: its first frame)
 
 
@@ -55,6 +56,40 @@ def iter_images(root: Path) -> Iterator[Path]:
         if path.suffix.lower() in EXTENSIONS and path.is_file() and not any(
                 part.startswith(".") for part in path.relative_to(root).parts):
             yield path
+
+
+def class_folders(root: Path) -> list[str]:
+    """The first-level sub-folders of `root` that hold an image (at any depth), sorted: the classes of
+    data.labels=folders, by torchvision ImageFolder's rule (the datamodule finds the same ones)."""
+    return sorted(d.name for d in root.iterdir()
+                  if d.is_dir() and not d.name.startswith(".") and next(iter_images(d), None) is not None)
+
+
+def check_background(background: str) -> None:
+    if background not in BACKGROUNDS:
+        raise ConfigError(f"data.background={background!r}: transparent pixels are filled with white or black; use "
+                          f"data.background=white (the default) or data.background=black.")
+
+
+def infer_num_classes(data: DictConfig) -> None:
+    """With data.labels=folders, sets data.num_classes to the number of class folders when it is null (the
+    conditional networks need it when they are built); a given number that disagrees is an error naming both."""
+    if data.get("labels") != "folders":
+        return
+    root = Path(str(data.root)).expanduser()
+    classes = class_folders(root)
+    if len(classes) < 2:
+        return  # the datamodule's check says what is wrong with the folders
+    given = data.get("num_classes")
+    if given is None:
+        with open_dict(data):
+            data.num_classes = len(classes)
+    elif whole_number("data.num_classes", given, f"data.num_classes={len(classes)}") != len(classes):
+        raise ConfigError(
+            f"data.num_classes={given}, but data.labels=folders finds {len(classes)} class folders under {root} "
+            f"({', '.join(classes[:8])}{', ...' if len(classes) > 8 else ''}); leave data.num_classes unset to take "
+            f"{len(classes)} from the folders."
+        )
 
 
 def check_mixture_layout(layout: str) -> None:
@@ -103,7 +138,9 @@ def check_mnist(data: DictConfig, advice: str | None = None) -> None:
 def check_image_folder(data: DictConfig, advice: str | None = None) -> None:
     counts(data, {"batch_size": 1, "num_workers": 0}, example=64)
     counts(data, {"image_size": 4}, example=64)
+    check_background(data.get("background", "white"))
     check_image_root(data.root, advice or data.get("missing_hint"))
+    infer_num_classes(data)
 
 
 def check_mixture(data: DictConfig, advice: str | None = None) -> None:

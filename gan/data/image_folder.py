@@ -7,7 +7,9 @@ there (and skipped, with one warning) rather than mid-epoch, and when the decode
 decoded per item in `num_workers` loader processes.
 
 With `labels="folders"` the batches are (images, labels): the first-level sub-folder is the class, named in
-sorted order 0, 1, ... as torchvision's `ImageFolder` does, and images directly under the root are left out.
+sorted order 0, 1, ... as torchvision's `ImageFolder` does, and images directly under the root are left out;
+`num_classes` is then counted from the folders unless given. Transparent pixels (RGBA PNG sprites) are
+composited on `background`, white or black.
 """
 
 import logging
@@ -21,7 +23,7 @@ from PIL import Image
 from torch.utils.data import BatchSampler, DataLoader, Dataset, RandomSampler
 from torchvision.transforms import functional as TF
 
-from gan.data.checks import check_image_root, iter_images
+from gan.data.checks import BACKGROUNDS, check_background, check_image_root, iter_images
 from gan.data.resumable import ResumableDataModule, data_generator
 from gan.errors import ConfigError, DataError
 
@@ -33,16 +35,17 @@ def find_images(root: Path) -> list[Path]:
     return sorted(iter_images(root))
 
 
-def load_image(path: Path, image_size: int, channels: int) -> torch.Tensor:
-    """(channels, image_size, image_size) uint8 from any image file; raises on unreadable files."""
+def load_image(path: Path, image_size: int, channels: int, background: str = "white") -> torch.Tensor:
+    """(channels, image_size, image_size) uint8 from any image file, transparent parts filled with `background`
+    (white or black); raises on unreadable files."""
     with Image.open(path) as img:
         # JPEGs can decode at 1/2, 1/4, 1/8 scale directly: large frames cost a fraction to read.
         scale = image_size / min(img.size)
         img.draft("RGB" if channels == 3 else "L", (round(img.width * scale), round(img.height * scale)))
         img = _to_8_bits(img)
         if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
-            rgba = img.convert("RGBA")  # transparent parts become white rather than their hidden colours
-            img = Image.alpha_composite(Image.new("RGBA", rgba.size, (255, 255, 255, 255)), rgba)
+            rgba = img.convert("RGBA")  # transparent parts take the background, not their hidden colours
+            img = Image.alpha_composite(Image.new("RGBA", rgba.size, BACKGROUNDS[background]), rgba)
         img = img.convert("RGB" if channels == 3 else "L")
         img = TF.center_crop(TF.resize(img, image_size, antialias=True), image_size)
         return TF.pil_to_tensor(img)
@@ -86,8 +89,10 @@ class _CachedImages(Dataset):
 class _ImageFiles(Dataset):
     """Images decoded per item (in loader workers) when the whole set is larger than the cache budget."""
 
-    def __init__(self, files: list[Path], image_size: int, channels: int, labels: torch.Tensor | None = None) -> None:
+    def __init__(self, files: list[Path], image_size: int, channels: int, labels: torch.Tensor | None = None,
+                 background: str = "white") -> None:
         self.files, self.image_size, self.channels, self.labels = files, image_size, channels, labels
+        self.background = background
 
     def __len__(self) -> int:
         return len(self.files)
@@ -97,7 +102,7 @@ class _ImageFiles(Dataset):
         for offset in range(len(self.files)):
             path = self.files[(index + offset) % len(self.files)]
             try:
-                image = to_model_range(load_image(path, self.image_size, self.channels))
+                image = to_model_range(load_image(path, self.image_size, self.channels, self.background))
                 return image if self.labels is None else (image, self.labels[index])
             except Exception as error:  # noqa: BLE001 - any decoder error means "skip this file"
                 log.warning("skipping %s, unreadable since setup: %s", path, error)
@@ -122,10 +127,14 @@ class ImageFolderDataModule(ResumableDataModule):
         max_image_pixels: int | None = Image.MAX_IMAGE_PIXELS,
         labels: str | None = None,
         num_classes: int | None = None,
+        background: str = "white",
     ) -> None:
         """`labels`: None (unlabelled images) or "folders" (first-level sub-folder = class); `num_classes`: how many
-        class folders there are, stated for model configs to interpolate and checked against the folder."""
+        class folders there are (None: counted), checked against the folder; `background`: white or black, what
+        transparent pixels are filled with."""
         super().__init__()
+        check_background(background)
+        self.background = background
         if labels not in (None, "folders"):
             raise ConfigError(f"data.labels={labels!r}: use null (unlabelled images) or folders (sub-folder = class).")
         self.labels, self.num_classes = labels, None if num_classes is None else int(num_classes)
@@ -163,11 +172,12 @@ class ImageFolderDataModule(ResumableDataModule):
                 f"data.labels=folders: {self.root} has no classes ({found}); put each class's images in its own "
                 "first-level sub-folder (two or more), or use data.labels=null for unlabelled images."
             )
-        if self.num_classes != len(classes):
+        if self.num_classes is not None and self.num_classes != len(classes):
             raise ConfigError(
                 f"data.labels=folders: {self.root} has {len(classes)} classes ({', '.join(classes)}), but "
-                f"data.num_classes={self.num_classes}; set data.num_classes={len(classes)}."
+                f"data.num_classes={self.num_classes}; set data.num_classes={len(classes)}, or leave it null."
             )
+        self.num_classes = len(classes)
         loose = [p for p in files if len(p.relative_to(self.root).parts) == 1]
         if loose:
             log.warning("data.labels=folders: %d image(s) directly under %s belong to no class and are left out",
@@ -208,14 +218,15 @@ class ImageFolderDataModule(ResumableDataModule):
         if cache:
             self.dataset = _CachedImages(torch.stack([image for _, image in good]), labels)
         else:
-            self.dataset = _ImageFiles([path for path, _ in good], self.image_size, self.channels, labels)
+            self.dataset = _ImageFiles([path for path, _ in good], self.image_size, self.channels, labels,
+                                       self.background)
         log.info("%d images from %s (%s)", len(good), self.root, "cached in memory" if cache else "decoded per item")
 
     def _try_load(self, path: Path, keep: bool) -> torch.Tensor | bool | Exception | None:
         """The decoded image (or True when not kept, to spare memory); the error for a file too large to
         decode safely; None for an unreadable file."""
         try:
-            image = load_image(path, self.image_size, self.channels)
+            image = load_image(path, self.image_size, self.channels, self.background)
             return image if keep else True
         except Image.DecompressionBombError as error:
             return error
