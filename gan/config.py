@@ -19,6 +19,9 @@ from omegaconf.errors import InterpolationKeyError
 from gan.errors import ConfigError
 from gan.settings import whole_number
 
+INCEPTION_EXTRA = ('Inception FID needs the optional `inception` extra (torch-fidelity): pip install -e ".[inception]"'
+                   " (or pip install torch-fidelity)")
+
 # Where a saved config may point `_target_`: the project, and the torch/Lightning classes conf/ uses.
 SAFE_TARGET_PREFIXES = (
     "gan.",
@@ -57,6 +60,7 @@ def check_run_keys(cfg: DictConfig) -> None:
         )
     check_trainer(cfg.get("trainer") or {})
     model = cfg.get("model") or {}
+    check_inception(model, (cfg.get("eval") or {}).get("inception"))
     for key in ("d_steps", "g_steps"):
         if key in model and whole_number(f"model.{key}", model[key], f"model.{key}=1") < 1:
             raise ConfigError(f"model.{key}={model[key]}: each training step needs at least one update; use 1 or more.")
@@ -66,6 +70,30 @@ def check_run_keys(cfg: DictConfig) -> None:
         value = model[key]
         if isinstance(value, bool) or not isinstance(value, Real) or not value > 0:
             raise ConfigError(f"model.{key}={value!r}: a learning rate must be a positive number, e.g. model.{key}=2e-4.")
+
+
+def check_inception(model, inception) -> None:
+    """eval.inception (which the image models read as model.inception_weights): null, download, or a file; with
+    torch-fidelity installed and an image model to judge. Nothing is fetched here."""
+    inception = model.get("inception_weights", inception) if model else inception
+    if inception is None:
+        return
+    if model and "inception_weights" not in model:
+        raise ConfigError(f"eval.inception={inception}: Inception FID judges image GANs; this model has figures of "
+                          "its own. Leave eval.inception=null.")
+    import importlib.util
+    from pathlib import Path
+
+    if importlib.util.find_spec("torch_fidelity") is None:
+        raise ConfigError(f"eval.inception={inception}: {INCEPTION_EXTRA}; or set eval.inception=null.")
+    if str(inception) != "download" and not Path(str(inception)).expanduser().is_file():
+        raise ConfigError(missing_inception(inception))
+
+
+def missing_inception(inception) -> str:
+    return (f"eval.inception={inception}: no such file. Give the path of FID Inception weights you have locally "
+            "(torch-fidelity's weights-inception-2015-12-05-6726825d.pth), eval.inception=download to fetch them once "
+            "into torch's hub cache, or null.")
 
 
 def check_trainer(trainer) -> None:

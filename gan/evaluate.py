@@ -8,8 +8,9 @@ Prints a table and writes `<run>/evaluation.json` (or `--output`). The run's mod
 (gan/evaluation.py). Image GANs: FID, KID, precision/recall/density/coverage and class entropy over the
 project's own MNIST/FashionMNIST classifier (trained here first if the cache has none), each beside the
 real-vs-real floor (as many train images scored against the same held-out images); standard Inception FID
-only with `--inception-weights` naming a local file. Gaussian GANs: moment errors, KS and W1 against the
-target. Nothing is downloaded. `--samples` below what the figures need (200 images: evaluator.min_samples) is
+with `--inception-weights` (a local file, or `download`: torch's hub cache's copy, fetched once if missing;
+default: the run's eval.inception). Gaussian GANs: moment errors, KS and W1 against the target. Nothing is
+downloaded unless asked. `--samples` below what the figures need (200 images: evaluator.min_samples) is
 scored with a warning. When the real reference features are cached, no real image is read, and `--data-dir`
 says so. This file imports torch only once the arguments are parsed, so `--help` answers at once.
 """
@@ -160,7 +161,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--samples", type=int, help="generated and real images per figure (default: the run's)")
     parser.add_argument("--feature-extractor", help="classifier file from `python -m gan.features` (default: the cache's)")
     parser.add_argument("--cache-dir", help="classifier and reference features (default: GAN_CACHE_DIR, else the run's)")
-    parser.add_argument("--inception-weights", help="local FID Inception weights, for standard FID (needs torch-fidelity)")
+    parser.add_argument("--inception-weights", metavar="FILE|download",
+                        help="standard Inception FID with these weights (a local file, or download: the torch hub "
+                             "cache's, fetched once if missing); needs the inception extra (default: the run's)")
     parser.add_argument("--data-dir", help="where the run's dataset is read from, if not where it was at training")
     parser.add_argument("--output", help="report file (default: <run>/evaluation.json)")
     parser.add_argument("--device", default="cpu", help="cpu, cuda, ...")

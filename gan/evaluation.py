@@ -24,8 +24,9 @@ from pytorch_lightning.utilities.model_helpers import is_overridden
 
 from gan.features import atomic_save, check_usable, classifier_file, ensure_classifier, load_classifier
 from gan.metrics.gaussian import gaussian_report
-from gan.metrics.image import (ClassifierFeatures, InceptionFID, class_accuracy, class_spread, frechet_distance,
-                               intra_class_fid, kernel_distance, matched_accuracy)
+from gan.metrics.image import (ClassifierFeatures, InceptionFID, class_accuracy, class_spread, describe_inception,
+                               frechet_distance, hub_inception_file, intra_class_fid, kernel_distance,
+                               matched_accuracy)
 from gan.metrics.prdc import nearest_neighbour_radii, prdc
 
 CHUNK = 1000  # images per generator / classifier call
@@ -103,9 +104,12 @@ class ImageEvaluator:
         else:
             measured.append(f"{names} over the features of {self.path} (trained now: it is missing)")
         if self.inception_weights:
-            measured.append(f"inception_fid (standard FID) with the Inception weights {self.inception_weights}")
+            measured.append(f"inception_fid (standard FID) with {describe_inception(self.inception_weights)}")
         else:
-            not_measured.append("inception_fid: no model.inception_weights file given (never downloaded)")
+            cached = " (the torch hub cache holds them: eval.inception=download uses them)" if hub_inception_file(
+                ).is_file() else ""
+            not_measured.append(f"inception_fid: eval.inception=null: no FID Inception weights named (a file, or "
+                                f"download; never fetched unasked){cached}")
         return measured, not_measured
 
     def can_measure(self) -> bool:

@@ -2,10 +2,12 @@
 over classes; precision/recall/density/coverage are in gan/metrics/prdc.py.
 
 The features are those of the project's own classifier (gan/features.py), computed by `gan.evaluation`.
-Standard FID over Inception needs torch-fidelity and weights, so it is only ever built from a file the user
-names (`InceptionFID`); nothing is downloaded.
+Standard FID over Inception (`InceptionFID`) is torchmetrics' over torch-fidelity's network (the `inception`
+extra), with weights the user names (`eval.inception`): a local file, or `download`: torch-fidelity's file in
+torch's hub cache, where torchmetrics and torch-fidelity keep it, fetched into it only when it is not there.
 """
 
+import inspect
 import math
 from pathlib import Path
 
@@ -14,7 +16,11 @@ from torch import nn
 from torchmetrics.image.fid import FrechetInceptionDistance
 from torchmetrics.utilities.imports import _TORCH_FIDELITY_AVAILABLE
 
+from gan.config import INCEPTION_EXTRA, missing_inception
 from gan.errors import ConfigError, DataError
+
+# torch-fidelity's FID Inception weights, the file torch-fidelity and torchmetrics keep in <torch hub dir>/checkpoints
+INCEPTION_FILE = "weights-inception-2015-12-05-6726825d.pth"
 
 
 class ClassifierFeatures(nn.Module):
@@ -150,27 +156,57 @@ def intra_class_fid(real: torch.Tensor, real_labels: torch.Tensor, fake: torch.T
     return sum(scores) / len(scores) if scores else float("nan")
 
 
-class InceptionFID:
-    """Standard FID (torchmetrics' Inception through torch-fidelity) from weights the user has locally.
+def hub_inception_file() -> Path:
+    """Where torch-fidelity and torchmetrics put the FID Inception weights they fetch (honours $TORCH_HOME)."""
+    return Path(torch.hub.get_dir()) / "checkpoints" / INCEPTION_FILE
 
-    Images in [-1, 1] are mapped to [0, 1] (`normalize=True`) and grayscale is repeated to RGB. Nothing is
-    fetched: without a readable file or torch-fidelity this raises with what to do instead.
+
+def describe_inception(inception: str | None) -> str:
+    """eval.inception in words, without reading or fetching anything."""
+    if inception == "download":
+        there = hub_inception_file()
+        return f"the FID Inception weights {there}" + ("" if there.is_file() else " (fetched now: they are missing)")
+    return f"the FID Inception weights {inception}"
+
+
+def inception_weights_file(inception: str | Path) -> Path:
+    """The weights file eval.inception names: a local file, or (`download`) the hub cache's, fetched into it only
+    when missing. One line for a missing file, a missing torch-fidelity, or a fetch that fails."""
+    path = hub_inception_file() if str(inception) == "download" else Path(inception).expanduser()
+    if str(inception) != "download" and not path.is_file():
+        raise DataError(missing_inception(inception))
+    if not _TORCH_FIDELITY_AVAILABLE:
+        raise ConfigError(f"eval.inception={inception}: {INCEPTION_EXTRA}; or set eval.inception=null.")
+    if not path.is_file():
+        from torch_fidelity.feature_extractor_inceptionv3 import URL_INCEPTION_V3
+
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            torch.hub.download_url_to_file(URL_INCEPTION_V3, str(path), progress=False)
+        except Exception as error:  # noqa: BLE001 - no network, a proxy, a full disk: all say the same
+            reason = (str(getattr(error, "reason", "") or error).strip().splitlines() or [type(error).__name__])[0]
+            raise DataError(
+                f"eval.inception=download: could not fetch {URL_INCEPTION_V3} ({reason}); copy that file to {path}, "
+                "or give eval.inception=/path/to/the/file, or eval.inception=null."
+            ) from None
+    return path
+
+
+class InceptionFID:
+    """Standard FID (torchmetrics' over torch-fidelity's Inception) with the weights eval.inception names.
+
+    Images in [-1, 1] are rounded to uint8 [0, 255] as the image files they stand for would be (what torch-fidelity
+    reads from disk), and grayscale is repeated to RGB; the network resizes them to 299 px itself, as torch-fidelity
+    does, so the figure is torch-fidelity's `calculate_metrics(fid=True)` on the same weights and images.
     """
 
-    def __init__(self, weights_path: str | Path) -> None:
-        path = Path(weights_path).expanduser()
-        if not path.is_file():
-            raise DataError(
-                f"model.inception_weights={weights_path}: no such file. Give the path of FID Inception weights "
-                "you have locally (e.g. pt_inception-2015-12-05-6726825d.pth), or null to skip Inception FID."
-            )
-        if not _TORCH_FIDELITY_AVAILABLE:
-            raise ConfigError(
-                "model.inception_weights is set, but Inception FID needs the torch-fidelity package: "
-                "`pip install torch-fidelity`, or set model.inception_weights=null."
-            )
+    def __init__(self, inception: str | Path) -> None:
+        self.weights = inception_weights_file(inception)
+        # antialias=False: torch-fidelity's TF1-style resize to 299 px, as the published FIDs; torchmetrics' default
+        # (since 1.5, an antialiased torch resize) gives other features (tests/test_inception.py tells them apart).
+        resize = {"antialias": False} if "antialias" in inspect.signature(FrechetInceptionDistance).parameters else {}
         self.fid = FrechetInceptionDistance(
-            feature=2048, normalize=True, reset_real_features=False, feature_extractor_weights_path=str(path)
+            feature=2048, reset_real_features=False, feature_extractor_weights_path=str(self.weights), **resize
         )
         self.real_count = 0
 
@@ -179,7 +215,7 @@ class InceptionFID:
         return self
 
     def update(self, images: torch.Tensor, real: bool) -> None:
-        images = (images.float().clamp(-1, 1) + 1) / 2  # (B, C, S, S) in [0, 1]
+        images = ((images.float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)  # (B, C, S, S) in [0, 255]
         self.fid.update(images.expand(-1, 3, -1, -1) if images.shape[1] == 1 else images, real=real)
         self.real_count += len(images) if real else 0
 
