@@ -105,7 +105,7 @@ def test_without_a_terminal_the_bar_is_one_plain_line_per_epoch(folder_run):
     lines = [line for line in folder_run.stdout.splitlines() if line.startswith("Epoch")]
     assert len(lines) == 2, folder_run.stdout
     for epoch, line in enumerate(lines, start=1):
-        assert re.fullmatch(rf"Epoch {epoch}/2: 4 batches in \d+:\d\d:\d\d; train/d_loss \d\.\d{{3}}, .*g_loss .*",
+        assert re.fullmatch(rf"Epoch {epoch}/2: 4 batches in \d+:\d\d:\d\d, run ETA \d+:\d\d:\d\d; train/d_loss \d\.\d{{3}}, .*g_loss .*",
                             line)
     assert "━" not in folder_run.stdout  # no frame of the live bar
 

@@ -1,11 +1,18 @@
-"""What a run shows while it trains: curves at least once per epoch, and plain lines where a bar cannot redraw."""
+"""What a run shows while it trains: curves at least once per epoch, plain lines where a bar cannot redraw, and
+how long the whole run will take."""
 
+import logging
+import math
 import sys
 import time
 import warnings
 
 import pytorch_lightning as pl
 from pytorch_lightning.utilities import rank_zero_only
+
+from gan.callbacks.safety import TrainingStepLimit
+
+log = logging.getLogger(__name__)
 
 
 class LogIntervalPerEpoch(pl.Callback):
@@ -72,5 +79,93 @@ def epoch_line(trainer: pl.Trainer, batches: int, seconds: float) -> str:
     epoch = f"{trainer.current_epoch + 1}" + (f"/{trainer.max_epochs}" if (trainer.max_epochs or -1) > 0 else "")
     minutes, secs = divmod(round(seconds), 60)
     text = f"Epoch {epoch}: {batches} batches in {minutes // 60}:{minutes % 60:02d}:{secs:02d}"
+    eta = next((c.eta() for c in trainer.callbacks if isinstance(c, RunTime)), None)
+    text += f", run ETA {eta}" if eta else ""
     figures = ", ".join(f"{key} {float(value):.3f}" for key, value in trainer.progress_bar_metrics.items())
     return f"{text}; {figures}" if figures else text
+
+
+class RunTime(pl.Callback):
+    """How long the whole run takes: after `measure_steps` training steps, one line with the estimate (from their
+    speed, the first step left out as warm-up), saying when a CPU run will take hours and how to use a GPU:
+
+        this run: ~3 h 10 min on this CPU (6,000 steps at 0.53 steps/s); on a GPU: add trainer=gpu
+
+    and, for the rest of the run, an ETA of its end (`eta` in the progress bar and the epoch lines), from the
+    average speed so far, evaluations included. The end is the nearer of trainer.max_steps (training steps)
+    and trainer.max_epochs; a run with neither gets no estimate.
+    """
+
+    HOURS_ON_CPU = 3600.0  # from this estimate on, a CPU run is told about trainer=gpu
+
+    def __init__(self, measure_steps: int = 20) -> None:
+        self.measure_steps = int(measure_steps)
+        self.total: float = math.inf
+        self._start = self._first = None  # (time, steps done) at train start and after the first (warm-up) step
+        self._done = 0
+        self.announced = False
+
+    def setup(self, trainer: pl.Trainer, pl_module, stage: str) -> None:
+        bar = trainer.progress_bar_callback
+        if bar is not None:
+            shown = bar.get_metrics  # the bar's own items, and the run's ETA after them
+            bar.get_metrics = lambda trainer, module: {**shown(trainer, module), **({"eta": self.eta()} if self.eta()
+                                                                                   else {})}
+
+    def on_train_start(self, trainer: pl.Trainer, pl_module) -> None:
+        step_limit = next((c.max_steps for c in trainer.callbacks if isinstance(c, TrainingStepLimit)), -1)
+        epochs, batches = trainer.max_epochs, trainer.num_training_batches
+        by_epochs = epochs * batches if epochs is not None and epochs >= 0 else math.inf
+        self.total = min(by_epochs, step_limit if step_limit >= 0 else math.inf)
+        self._done = pl_module.training_steps_done
+        self._start, self._first, self.announced = (time.perf_counter(), self._done), None, False
+
+    def on_train_batch_end(self, trainer: pl.Trainer, pl_module, outputs, batch, batch_idx: int) -> None:
+        self._done = pl_module.training_steps_done
+        now = time.perf_counter()
+        if self._first is None:
+            self._first = (now, self._done)
+            return
+        measured = self._done - self._first[1]
+        if not self.announced and measured >= self.measure_steps and not trainer.fast_dev_run:
+            self.announced = True
+            self.announce(trainer, pl_module, measured / max(now - self._first[0], 1e-9))
+
+    @rank_zero_only
+    def announce(self, trainer: pl.Trainer, pl_module, rate: float) -> None:
+        line, slow = estimate_line(self.total, self._start[1], rate, pl_module.device.type, self.HOURS_ON_CPU)
+        (log.warning if slow else log.info)(line)
+
+    def eta(self) -> str | None:
+        """The time left, from the average speed since train start ("0:12:40"); None before a measure or unbounded."""
+        if self._start is None or self._first is None or not math.isfinite(self.total):
+            return None
+        done = self._done - self._start[1]
+        if done < 2:
+            return None
+        left = max(self.total - self._done, 0) * (time.perf_counter() - self._start[0]) / done
+        minutes, secs = divmod(round(left), 60)
+        return f"{minutes // 60}:{minutes % 60:02d}:{secs:02d}"
+
+
+def estimate_line(total: float, done: int, rate: float, device: str, hours: float = 3600.0) -> tuple[str, bool]:
+    """(the estimate line, whether it is a CPU run of `hours` seconds or more): `total` training steps, `done` of
+    them before this start, at `rate` steps/s on `device` ("cpu", "cuda", ...)."""
+    where = "this CPU" if device == "cpu" else f"this {device.upper()}"
+    if not math.isfinite(total):
+        return f"this run has no step or epoch limit; it trains at {rate:.3g} steps/s on {where}", False
+    left = max(total - done, 0)
+    seconds = left / rate
+    line = f"this run: ~{duration(seconds)} on {where} ({int(left):,} steps at {rate:.3g} steps/s)"
+    slow = device == "cpu" and seconds >= hours
+    return (f"{line}; on a GPU: add trainer=gpu" if slow else line), slow
+
+
+def duration(seconds: float) -> str:
+    """'3 h 10 min', '12 min', '40 s': rounded to what a person plans by."""
+    if seconds >= 3600:
+        hours, minutes = divmod(round(seconds / 60), 60)
+        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+    if seconds >= 60:
+        return f"{round(seconds / 60)} min"
+    return f"{max(round(seconds), 1)} s"
