@@ -35,6 +35,7 @@ ADDED_OFF = {
     "model.generator.conditioning": "concat",  # how a conditional G reads its label; an unconditional one ignores it
     "data.labels": None,
     "data.num_classes": None,
+    "data.background": "white",  # transparent pixels on white, as the loader always composited them
     # Speed (docs/speed.md): the seeds keep two D passes and torch's per-tensor Adam, and are not compiled.
     "model.d_one_pass": False,
     "model.compile": False,
