@@ -89,6 +89,14 @@ def test_one_run_one_folder_with_output_dir(monkeypatch, tmp_path):
     assert (tmp_path / "X" / ".hydra" / "overrides.yaml").is_file() and (tmp_path / "X" / "run.log").stat().st_size > 0
 
 
+def test_hydra_run_dir_chooses_the_run_folder(monkeypatch, tmp_path):
+    """`hydra.run.dir=X`, Hydra's own way to name a run's folder, is the run folder, as `paths.output_dir=X` is."""
+    run_main(monkeypatch, tmp_path, *QUICK, "trainer.max_steps=1", "hydra.run.dir=mine")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mine"]
+    saved = yaml.safe_load((tmp_path / "mine" / "config.yaml").read_text())
+    assert saved["paths"]["output_dir"] == str(tmp_path / "mine") and (tmp_path / "mine" / "metrics.json").is_file()
+
+
 def _truncate(path: Path) -> None:
     path.write_bytes(path.read_bytes()[:5000])
 
@@ -110,6 +118,9 @@ BAD_INPUTS = [
     (["resume={copy}", "truncate"], "cannot read checkpoint"),
     (["ckpt_path={run}/checkpoints/last.ckpt", "model.generator.hidden_sizes=[7,7]"], "does not fit this model"),
     (["paths.output_dir={work}/a_file/run"], "cannot write the run folder"),
+    (["hydra.run.dir={work}/mine", "seed=abc"], "seed='abc'"),  # Hydra would have made `mine` before the checks
+    (["hydra.run.dir=mine", "paths.output_dir=other"], "paths.output_dir=..."),
+    (["-m", "hydra.run.dir=mine"], "hydra.sweep.dir=..."),
 ]
 
 
