@@ -9,7 +9,7 @@
     python -m gan.run -m hparams_search=gaussian_optuna  # Optuna over the learning rates (pip install -e ".[optuna]")
     python -m gan.run resume=outputs/runs/<model>-<data>/<date>      # continue a run in place, exactly
     python -m gan.run ckpt_path=.../checkpoints/last.ckpt            # the same recipe from a checkpoint, new folder
-    python -m gan.run paths.output_dir=my_run          # choose the run folder (hydra.run.dir=my_run says the same)
+    python -m gan.run paths.output_dir=my_run           # choose the run folder (hydra.run.dir=my_run says the same)
     python -m gan.run trainer=gpu_bf16                   # scaling: cpu, cpu_bf16, gpu, gpu_bf16, gpu_fp16, ddp, slurm
     tensorboard --logdir outputs
 
