@@ -147,3 +147,16 @@ def test_optuna_search_composes(make_cfg):
 def test_slurm_launcher_composes(make_cfg):
     cfg = make_cfg("hydra/launcher=slurm", "trainer=slurm")
     assert cfg.hydra.launcher.nodes == cfg.trainer.num_nodes
+
+
+@pytest.mark.parametrize("model", config_options("model"))
+def test_every_model_states_every_loop_and_game_key(make_cfg, tmp_path, model):
+    """conf/model/_gan.yaml holds the loop's keys once, so no model drifts to the code's defaults unseen."""
+    import inspect
+
+    from gan.models.gan import GAN
+
+    optional = [name for name, p in inspect.signature(GAN.__init__).parameters.items()
+                if p.default is not inspect.Parameter.empty and name not in ("num_classes", "conditional")]
+    cfg = make_cfg(f"model={model}", f"data={DATA_FOR_MODEL.get(model, 'mnist')}", data_dir=tmp_path)
+    assert [name for name in optional if name not in cfg.model] == []
