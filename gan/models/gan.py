@@ -15,11 +15,11 @@ import torch
 from torch import nn
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
-from gan.callbacks.safety import last_checkpoint_path
 from gan.errors import ConfigError, NonFiniteLossError
 from gan.game import NOISE, checked_game
 from gan.models.conditioning import Conditioning
 from gan.models.schedule import apply_lr_decay
+from gan.steps import last_checkpoint_path
 
 
 def draw_noise(kind: str, shape: Sequence[int], generator: torch.Generator | None = None,

@@ -8,7 +8,7 @@ from gan.evaluation import OwnFiguresEvaluator
 from gan.metrics.mixture import mixture_report
 from gan.models.gan import GAN, draw_noise
 from gan.models.rejection import RejectionSampler
-from gan.models.schedule import planned_training_steps
+from gan.steps import planned_training_steps
 from gan.networks.points import PointDiscriminator
 
 SAMPLINGS = ("raw", "drs")  # `model.sampling`: G's draws as they are, or discriminator rejection sampling
