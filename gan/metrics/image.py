@@ -6,7 +6,6 @@ Standard FID over Inception needs torch-fidelity and weights, so it is only ever
 names (`InceptionFID`); nothing is downloaded.
 """
 
-import math
 from pathlib import Path
 
 import torch
@@ -189,7 +188,3 @@ class InceptionFID:
     def compute(self, seed: int = 0) -> dict[str, float]:
         return {"inception_fid": self.fid.compute().item()}
 
-
-def uniform_entropy(num_classes: int) -> float:
-    """The class entropy of a generator that covers all classes evenly: log(K)."""
-    return math.log(num_classes)
