@@ -1,7 +1,7 @@
 """Wall and CPU seconds of `python -m gan.run` answering user errors, --help, and starting a normal run.
 
-    python benchmarks/startup.py                         # this checkout against --before (default ../main), 5 rounds
-    python benchmarks/startup.py --rounds 3 --before ''  # this checkout alone
+    python benchmarks/startup.py                         # this checkout alone, 5 rounds
+    python benchmarks/startup.py --before HEAD~5         # against an earlier commit of this repository
 
 Each case is a fresh `python -m gan.run <args>` process, as a user types it, run from a temporary folder with the
 checkout on PYTHONPATH; the checkouts and cases run interleaved over rounds, so a busy spell on a shared machine hits
@@ -10,11 +10,13 @@ them alike, and the median round is reported. CPU seconds are the child process'
 """
 
 import argparse
+import io
 import os
 import resource
 import statistics
 import subprocess
 import sys
+import tarfile
 import tempfile
 import time
 from pathlib import Path
@@ -46,16 +48,26 @@ def run_case(checkout: Path, args: list[str], tmp: Path, n: int) -> tuple[float,
     return wall, cpu, done.stdout + done.stderr
 
 
+def export_commit(rev: str, dest: Path) -> Path:
+    """The files of commit `rev` of this repository, unpacked into `dest` (`git archive`: no worktree, no checkout)."""
+    archive = subprocess.run(["git", "-C", str(REPO), "archive", rev], capture_output=True, check=False)
+    if archive.returncode:
+        sys.exit(f"--before {rev}: {archive.stderr.decode().strip()}")
+    with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
+        tar.extractall(dest, filter="data")
+    return dest
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--before", default=str(REPO.parent / "main"), help="another checkout to compare; '' for none")
+    parser.add_argument("--before", default="", help="a commit of this repository to compare (e.g. HEAD~5); '' for none")
     args = parser.parse_args()
     checkouts = {"now": REPO}
-    if args.before and Path(args.before).resolve() != REPO:
-        checkouts["before"] = Path(args.before).resolve()
-    times = {(c, name): [] for c in checkouts for name, _, _ in CASES}
     with tempfile.TemporaryDirectory() as tmp:
+        if args.before:
+            checkouts["before"] = export_commit(args.before, Path(tmp) / "before")
+        times = {(c, name): [] for c in checkouts for name, _, _ in CASES}
         for n in range(args.rounds):
             for name, case_args, says in CASES:
                 for checkout, path in checkouts.items():

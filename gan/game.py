@@ -116,7 +116,8 @@ def mixes_samples(discriminator: nn.Module) -> bool:
     return any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in discriminator.modules())
 
 
-def checked_game(discriminator: nn.Module, *, augment=None, d_one_pass: bool = True, **settings) -> GANLoss:
+def checked_game(discriminator: nn.Module, *, augment=None, d_one_pass: bool = True, pack: int = 1,
+                 **settings) -> GANLoss:
     """The game of these `model.*` settings for `discriminator`, after one clear error for any that cannot work.
 
     `settings` are `gan.settings.check_settings`'s (plain values). Needs no Lightning: `gan.preflight` calls it on
@@ -126,4 +127,17 @@ def checked_game(discriminator: nn.Module, *, augment=None, d_one_pass: bool = T
     game = GANLoss(settings.get("loss", "bce"), settings.get("gradient_penalty", 0.0), settings.get("r1_gamma", 0.0),
                    settings.get("r1_every", 16), augment, one_pass=d_one_pass)
     game.check(discriminator)
+    check_pack(discriminator, pack)
     return game
+
+
+def check_pack(discriminator: nn.Module, pack: int) -> None:
+    """`model.pack` is what D applies (`pack: ${model.pack}` in its config): a D that packs otherwise, or not at all,
+    is refused rather than the key being ignored."""
+    packs = getattr(discriminator, "pack", None)
+    if packs is None and int(pack) != 1:
+        raise ConfigError(f"model.pack={pack}: {type(discriminator).__name__} judges one sample at a time (no PacGAN "
+                          "packing); use model.pack=1.")
+    if packs is not None and int(packs) != int(pack):
+        raise ConfigError(f"model.discriminator.pack={packs} differs from model.pack={pack}: set model.pack, which "
+                          "the discriminator reads.")

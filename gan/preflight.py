@@ -64,7 +64,7 @@ def check_game(model: DictConfig, settings: dict) -> None:
             if node is not None and str(node.get("_target_", "")).startswith("gan.networks."):
                 networks[name] = hydra.utils.instantiate(node, _convert_="all")
     if "discriminator" in networks:
-        extra = {key: model[key] for key in ("augment", "d_one_pass") if key in model}
+        extra = {key: model[key] for key in ("augment", "d_one_pass", "pack") if key in model}
         checked_game(networks["discriminator"], **settings, **extra)
 
 

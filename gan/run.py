@@ -9,6 +9,7 @@
     python -m gan.run -m hparams_search=gaussian_optuna  # Optuna over the learning rates (pip install -e ".[optuna]")
     python -m gan.run resume=outputs/runs/<model>-<data>/<date>      # continue a run in place, exactly
     python -m gan.run ckpt_path=.../checkpoints/last.ckpt            # the same recipe from a checkpoint, new folder
+    python -m gan.run paths.output_dir=my_run           # choose the run folder (hydra.run.dir=my_run says the same)
     python -m gan.run trainer=gpu_bf16                   # scaling: cpu, cpu_bf16, gpu, gpu_bf16, gpu_fp16, ddp, slurm
     tensorboard --logdir outputs
 
@@ -364,11 +365,31 @@ def _installed(module: str) -> bool:
         return False
 
 
+def _run_dir_as_output_dir(argv: list[str]) -> list[str]:
+    """`hydra.run.dir=X`, Hydra's way to choose a run's folder, as `paths.output_dir=X`, the key gan.run writes to.
+
+    Hydra would make the folder itself before any check; as `paths.output_dir` it is made only once the checks pass.
+    """
+    def key(arg: str) -> str:
+        return arg.split("=", 1)[0].lstrip("+~")
+
+    given = [arg for arg in argv if "=" in arg and key(arg) == "hydra.run.dir"]
+    if not given:
+        return argv
+    if any(arg in ("-m", "--multirun") for arg in argv):
+        raise SystemExit("error: hydra.run.dir names one run's folder; a sweep's folder is hydra.sweep.dir=...")
+    if len(given) > 1 or any("=" in arg and key(arg) == "paths.output_dir" for arg in argv):
+        raise SystemExit("error: hydra.run.dir and paths.output_dir both name the run folder; give it once, "
+                         "as paths.output_dir=...")
+    return [f"paths.output_dir={given[0].split('=', 1)[1]}" if arg is given[0] else arg for arg in argv]
+
+
 def cli() -> None:
     """`python -m gan.run`: Hydra's main, with one clear line for a missing extra or a Ctrl-C at start-up."""
     message = _missing_extra(sys.argv[1:])
     if message:
         raise SystemExit(message)
+    sys.argv[1:] = _run_dir_as_output_dir(sys.argv[1:])
     try:
         main()
     except KeyboardInterrupt:

@@ -52,8 +52,10 @@ def make_cfg(tmp_path):
 
 
 def config_options(group: str) -> list[str]:
-    """Every option of a config group, by file name."""
-    return sorted(p.stem for p in (CONF / group).glob("*.yaml") if p.stem != "default" or group != "trainer")
+    """Every option of a config group, by file name; not the bases other options start from (`_gan`, the trainers'
+    `default`)."""
+    return sorted(p.stem for p in (CONF / group).glob("*.yaml")
+                  if not p.stem.startswith("_") and (p.stem != "default" or group != "trainer"))
 
 
 def one_line_error(main, argv: list[str]) -> str:

@@ -366,7 +366,7 @@ class CPUBudget:
 
 
 # The cgan recipe's narrower MLPs and DCGAN's Adam betas, for the unconditional vanilla GAN it is compared with
-# (benchmarks/conditional_budget.py); model=cgan has them in conf/model/cgan.yaml.
+# (measured by CPU-second budgets, docs/conditional.md); model=cgan has them in conf/model/cgan.yaml.
 FAST_CGAN = ["model.generator.hidden_sizes=[128,256,512]", "model.discriminator.hidden_sizes=[512,256,128]",
              "model.g_optimizer.betas=[0.5,0.999]", "model.d_optimizer.betas=[0.5,0.999]", "data.batch_size=64"]
 

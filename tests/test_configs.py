@@ -56,14 +56,23 @@ def test_every_data_option_builds_without_touching_files(make_cfg, tmp_path, dat
 
 @pytest.mark.parametrize("experiment", config_options("experiment"))
 def test_every_experiment_builds(make_cfg, tmp_path, experiment):
-    built = build(make_cfg(f"experiment={experiment}", data_dir=tmp_path))
-    assert "trainer" in built
+    cfg = make_cfg(f"experiment={experiment}", data_dir=tmp_path)
+    built = build(cfg)
+    assert f"{type(built['model']).__module__}.{type(built['model']).__name__}" == cfg.model._target_
+    assert isinstance(built["trainer"], pl.Trainer)
+    assert {type(c) for c in built["callbacks"]} <= {type(c) for c in built["trainer"].callbacks}
 
 
 @pytest.mark.parametrize("group", ["logger", "callbacks", "paths"])
 def test_every_option_of_the_small_groups_builds(make_cfg, tmp_path, group):
     for option in config_options(group):
-        build(make_cfg(f"{group}={option}", data_dir=tmp_path))
+        cfg = make_cfg(f"{group}={option}", data_dir=tmp_path)
+        built = build(cfg)
+        # every listed callback and logger becomes one object of its kind
+        assert len(built["callbacks"]) == sum(node is not None for node in cfg.callbacks.values())
+        assert all(isinstance(c, pl.Callback) for c in built["callbacks"])
+        assert len(built["logger"]) == sum(node is not None for node in (cfg.get("logger") or {}).values())
+        assert all(isinstance(logger, pl.loggers.Logger) for logger in built["logger"])
 
 
 @pytest.mark.parametrize("optimizer", config_options("optimizer"))
@@ -147,3 +156,16 @@ def test_optuna_search_composes(make_cfg):
 def test_slurm_launcher_composes(make_cfg):
     cfg = make_cfg("hydra/launcher=slurm", "trainer=slurm")
     assert cfg.hydra.launcher.nodes == cfg.trainer.num_nodes
+
+
+@pytest.mark.parametrize("model", config_options("model"))
+def test_every_model_states_every_loop_and_game_key(make_cfg, tmp_path, model):
+    """conf/model/_gan.yaml holds the loop's keys once, so no model drifts to the code's defaults unseen."""
+    import inspect
+
+    from gan.models.gan import GAN
+
+    optional = [name for name, p in inspect.signature(GAN.__init__).parameters.items()
+                if p.default is not inspect.Parameter.empty and name not in ("num_classes", "conditional")]
+    cfg = make_cfg(f"model={model}", f"data={DATA_FOR_MODEL.get(model, 'mnist')}", data_dir=tmp_path)
+    assert [name for name in optional if name not in cfg.model] == []

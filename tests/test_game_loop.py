@@ -188,3 +188,14 @@ def test_noise_is_drawn_in_one_place_and_seeded_as_before(make_cfg):
     draws = model.draw(7, seed=2)
     old_draw = model.generate(noise=torch.rand((1, 7, 1), generator=torch.Generator().manual_seed(2))).flatten()
     torch.testing.assert_close(draws, old_draw, rtol=0, atol=0)
+
+
+def test_models_do_not_import_callbacks():
+    """Callbacks act on models; a model never needs the callbacks package (no import cycle between them)."""
+    import subprocess
+    import sys
+
+    code = ("import sys, gan.models.gan, gan.models.mixture, gan.models.schedule; "
+            "print(sorted(m for m in sys.modules if m.startswith('gan.callbacks')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

@@ -3,6 +3,7 @@
 import json
 import math
 
+import hydra
 import numpy as np
 import pytest
 import torch
@@ -138,6 +139,21 @@ def test_packed_dcgan_run_on_an_image_folder(make_cfg, tmp_path):
                    "model.pack=2", "trainer.fast_dev_run=true")
     metrics = train(cfg)
     assert np.isfinite(metrics["train/d_loss"]) and np.isfinite(metrics["train/g_loss"])
+
+
+@pytest.mark.parametrize("overrides, says", [
+    (["model=mixture", "data=ring", "model.discriminator.pack=2"], "model.discriminator.pack=2 differs from model.pack=1"),
+    (["model=infogan", "data=mnist", "model.pack=2"], "model.pack=2: InfoGANDiscriminator judges one sample at a time"),
+])
+def test_model_pack_is_what_d_applies_or_is_refused(make_cfg, overrides, says):
+    """`model.pack` is never accepted and ignored: the checks before Lightning and the model itself refuse it."""
+    from gan.preflight import check_game
+
+    cfg = make_cfg(*overrides)
+    with pytest.raises(ConfigError, match=says):
+        check_game(cfg.model, {})
+    with pytest.raises(hydra.errors.InstantiationException, match=says):  # gan.run reports its cause's one line
+        hydra.utils.instantiate(cfg.model, _convert_="all")
 
 
 def test_discriminator_judges_points_over_the_mixtures_radius(make_cfg):

@@ -27,6 +27,7 @@ ADDED_OFF = {
     "model.pack": 1,
     "model.discriminator.pack": 1,
     "model.lr_decay_start": None,
+    "model.ema_warmup": False,  # the code's default, stated in conf/model/_gan.yaml since every model starts from it
     # Conditioning (docs/conditional.md): unconditional, unlabelled.
     "model.conditional": False,
     "model.num_classes": None,

@@ -89,6 +89,20 @@ def test_one_run_one_folder_with_output_dir(monkeypatch, tmp_path):
     assert (tmp_path / "X" / ".hydra" / "overrides.yaml").is_file() and (tmp_path / "X" / "run.log").stat().st_size > 0
 
 
+def test_hydra_run_dir_chooses_the_run_folder(monkeypatch, tmp_path):
+    """`hydra.run.dir=X`, Hydra's own way to name a run's folder, is the run folder, as `paths.output_dir=X` is."""
+    run_main(monkeypatch, tmp_path, *QUICK, "trainer.max_steps=1", "hydra.run.dir=mine")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mine"]
+    saved = yaml.safe_load((tmp_path / "mine" / "config.yaml").read_text())
+    assert saved["paths"]["output_dir"] == str(tmp_path / "mine") and (tmp_path / "mine" / "metrics.json").is_file()
+
+
+def test_the_models_base_is_not_a_model(monkeypatch, tmp_path):
+    with pytest.raises(SystemExit) as stop:
+        run_main(monkeypatch, tmp_path, "model=_gan", "logger=none")
+    assert str(stop.value).startswith("error: model=_gan is not a model") and not any(tmp_path.iterdir())
+
+
 def _truncate(path: Path) -> None:
     path.write_bytes(path.read_bytes()[:5000])
 
@@ -110,6 +124,9 @@ BAD_INPUTS = [
     (["resume={copy}", "truncate"], "cannot read checkpoint"),
     (["ckpt_path={run}/checkpoints/last.ckpt", "model.generator.hidden_sizes=[7,7]"], "does not fit this model"),
     (["paths.output_dir={work}/a_file/run"], "cannot write the run folder"),
+    (["hydra.run.dir={work}/mine", "seed=abc"], "seed='abc'"),  # Hydra would have made `mine` before the checks
+    (["hydra.run.dir=mine", "paths.output_dir=other"], "paths.output_dir=..."),
+    (["-m", "hydra.run.dir=mine"], "hydra.sweep.dir=..."),
 ]
 
 
@@ -430,7 +447,8 @@ def test_help_lists_our_groups_shared_keys_and_examples(monkeypatch, capsys, tmp
     out = capsys.readouterr().out
     assert "Powered by Hydra" not in out and "python -m gan.run experiment=mnist_best" in out
     for group in ("model", "data", "experiment", "logger"):
-        assert f"{group}: {', '.join(config_options(group))}" in out, group
+        assert f"{group}: {', '.join(config_options(group))}" in out or group == "model", group
+    assert f"model: _gan, {', '.join(config_options('model'))}" in out  # _gan: the base every model starts from
     assert "trainer: cpu, cpu_bf16, ddp, ddp_cpu" in out
     for key in ("seed=N", "paths.data_dir", "model.g_lr", "model.d_steps", "trainer.max_steps", "trainer.max_time"):
         assert key in out, key

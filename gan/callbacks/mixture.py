@@ -1,6 +1,9 @@
 """What a 2-D mixture run shows: generated points over the mode centres, in TensorBoard and as scatter.png."""
 
+from __future__ import annotations
+
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import matplotlib
 
@@ -11,7 +14,9 @@ import torch
 from pytorch_lightning.utilities import rank_zero_only
 
 from gan.callbacks import tensorboard_writer
-from gan.models.mixture import MixtureGAN
+
+if TYPE_CHECKING:  # callbacks act on models; only the type is named here
+    from gan.models.mixture import MixtureGAN
 
 
 def scatter_figure(points: torch.Tensor, centres: torch.Tensor, title: str) -> plt.Figure:

@@ -15,19 +15,11 @@ from pathlib import Path
 
 import pytorch_lightning as pl
 import torch
-from pytorch_lightning.callbacks import ModelCheckpoint
 from pytorch_lightning.utilities import rank_zero_only
 from pytorch_lightning.utilities.exceptions import SIGTERMException
 
 from gan.config import resume_command
-
-
-def last_checkpoint_path(trainer: pl.Trainer) -> Path:
-    """Where `last.ckpt` lives: the ModelCheckpoint's folder, else `<run>/checkpoints`."""
-    for callback in trainer.checkpoint_callbacks:
-        if isinstance(callback, ModelCheckpoint) and callback.dirpath:
-            return Path(callback.dirpath) / f"{ModelCheckpoint.CHECKPOINT_NAME_LAST}{ModelCheckpoint.FILE_EXTENSION}"
-    return Path(trainer.default_root_dir) / "checkpoints" / "last.ckpt"
+from gan.steps import last_checkpoint_path
 
 
 class GracefulStop(pl.Callback):
@@ -101,6 +93,8 @@ class TrainingStepLimit(pl.Callback):
     `gan.run` keeps Lightning's limit off and stops through `trainer.should_stop` instead. Validation and
     the checkpoint still run at the stop, as for early stopping.
     """
+
+    limits_training_steps = True  # gan.steps.planned_training_steps reads max_steps from it
 
     def __init__(self, max_steps: int | None = -1) -> None:
         self.max_steps = -1 if max_steps is None else int(max_steps)

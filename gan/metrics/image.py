@@ -8,7 +8,6 @@ torch's hub cache, where torchmetrics and torch-fidelity keep it, fetched into i
 """
 
 import inspect
-import math
 from pathlib import Path
 
 import torch
@@ -225,7 +224,3 @@ class InceptionFID:
     def compute(self, seed: int = 0) -> dict[str, float]:
         return {"inception_fid": self.fid.compute().item()}
 
-
-def uniform_entropy(num_classes: int) -> float:
-    """The class entropy of a generator that covers all classes evenly: log(K)."""
-    return math.log(num_classes)

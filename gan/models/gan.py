@@ -15,11 +15,11 @@ import torch
 from torch import nn
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
-from gan.callbacks.safety import last_checkpoint_path
 from gan.errors import ConfigError, NonFiniteLossError
 from gan.game import NOISE, checked_game
 from gan.models.conditioning import Conditioning
 from gan.models.schedule import apply_lr_decay
+from gan.steps import last_checkpoint_path
 
 
 def draw_noise(kind: str, shape: Sequence[int], generator: torch.Generator | None = None,
@@ -68,6 +68,7 @@ class GAN(Conditioning, pl.LightningModule):
         d_one_pass: bool = True,
         compile: bool = False,  # noqa: A002 - the config key users type: model.compile=true
         lr_decay_start: float | None = None,
+        pack: int = 1,
     ) -> None:
         """`monitor` names the run's main metric (logged by the variant), used for best checkpoints and sweeps.
         `num_classes`: a conditional GAN, G(z, c) and D(x, c) with labels c in [0, num_classes) (`${data.num_classes}`);
@@ -76,12 +77,13 @@ class GAN(Conditioning, pl.LightningModule):
         `d_one_pass`: D scores real and fake in one forward pass where it mixes no samples (gan/game.py); false
         keeps two. `compile`: G and D are compiled with torch.compile when training starts (docs/speed.md).
         `lr_decay_start`: the fraction of the run after which both learning rates fall linearly to 0 at its last
-        step (`gan.models.schedule`); None keeps them constant, as the seeds do."""
+        step (`gan.models.schedule`); None keeps them constant, as the seeds do. `pack`: PacGAN's samples per D
+        judgement, which the discriminator applies (`${model.pack}` in its config); checked against it."""
         super().__init__()
         self.loss = checked_game(  # every setting checked first, in gan/game.py: gan.run checks them before Lightning
             discriminator, loss=loss, gradient_penalty=gradient_penalty, r1_gamma=r1_gamma, r1_every=r1_every,
             augment=augment, d_one_pass=d_one_pass, noise=noise, d_steps=d_steps, g_steps=g_steps, g_lr=g_lr,
-            d_lr=d_lr, ema_decay=ema_decay, num_classes=num_classes, conditional=conditional, compile=compile)
+            d_lr=d_lr, ema_decay=ema_decay, num_classes=num_classes, conditional=conditional, compile=compile, pack=pack)
         if lr_decay_start is not None and not 0.0 <= lr_decay_start < 1.0:
             raise ConfigError(f"model.lr_decay_start={lr_decay_start}: use a fraction in [0, 1), or null for none.")
         if self.loss.augment and self.sample_kind != "images":

@@ -18,7 +18,6 @@ class GaussianGAN(GAN):
         target_mean: float,
         target_std: float,
         eval_samples: int = 10_000,
-        pack: int = 1,  # PacGAN packing, recorded here and applied by the discriminator (gan.networks.packing)
         **kwargs,
     ) -> None:
         super().__init__(*args, **kwargs)

@@ -29,7 +29,6 @@ class ImageGAN(GAN):
         kid_subsets: int = 10,
         nearest_k: int = 5,
         feature_build: dict | None = None,
-        pack: int = 1,  # PacGAN packing, recorded here and applied by the discriminator (gan.networks.packing)
         **kwargs,
     ) -> None:
         super().__init__(*args, **kwargs)

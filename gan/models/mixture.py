@@ -8,7 +8,7 @@ from gan.evaluation import OwnFiguresEvaluator
 from gan.metrics.mixture import mixture_report
 from gan.models.gan import GAN, draw_noise
 from gan.models.rejection import RejectionSampler
-from gan.models.schedule import planned_training_steps
+from gan.steps import planned_training_steps
 from gan.networks.points import PointDiscriminator
 
 SAMPLINGS = ("raw", "drs")  # `model.sampling`: G's draws as they are, or discriminator rejection sampling
@@ -27,7 +27,7 @@ class MixtureGAN(GAN):
     sample_kind = "points"
 
     def __init__(self, *args, layout: str, size: int, radius: float, sigma: float, eval_samples: int = 2500,
-                 pack: int = 1, sampling: str = "raw", drs_steps: int = 1000,
+                 sampling: str = "raw", drs_steps: int = 1000,
                  drs_batch_size: int = 500, drs_lr: float = 3e-3, drs_hidden_sizes: tuple[int, ...] = (128, 128),
                  drs_fourier: int = 128, drs_fourier_scale: float = 0.05, drs_quantile: float = 0.5,
                  drs_margin: float = 2.0,

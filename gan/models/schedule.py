@@ -7,16 +7,7 @@ at a random point of the circle (the "constant then linear decay" schedule of pi
 
 import pytorch_lightning as pl
 
-
-def planned_training_steps(trainer: pl.Trainer) -> int | None:
-    """Training steps this fit will run: `trainer.max_epochs` epochs or `trainer.max_steps`, whichever is fewer."""
-    from gan.callbacks.safety import TrainingStepLimit  # callbacks import models: import here, not at the top
-
-    limits = []
-    if trainer.max_epochs is not None and trainer.max_epochs > 0 and trainer.num_training_batches != float("inf"):
-        limits.append(trainer.max_epochs * int(trainer.num_training_batches))
-    limits += [c.max_steps for c in trainer.callbacks if isinstance(c, TrainingStepLimit) and c.max_steps >= 0]
-    return min(limits) if limits else None
+from gan.steps import planned_training_steps
 
 
 def decay_factor(step: int, total: int, start: float) -> float:

@@ -169,7 +169,6 @@ CHECKS: dict[str, Callable[..., None]] = {
     "gan.networks.gaussian.GaussianDiscriminator": gaussian_discriminator,
     "gan.networks.mlp.MLPGenerator": mlp_generator,
     "gan.networks.mlp.MLPDiscriminator": mlp_discriminator,
-    "gan.networks.mlp.InfoMLPDiscriminator": mlp_discriminator,
     "gan.networks.infogan.InfoGANGenerator": infogan_generator,
     "gan.networks.infogan.InfoGANDiscriminator": infogan_discriminator,
     "gan.networks.points.PointGenerator": point_generator,

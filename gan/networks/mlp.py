@@ -126,18 +126,3 @@ class MLPGenerator(nn.Module):
         """`c`: (B,) labels, used when the G is conditional (`num_classes`) and ignored otherwise."""
         # (B, latent_dim[+K]) -> (B, 784) -> (B, 1, 28, 28)
         return self.net(_join(noise, self.embed, c)).view(len(noise), *self.image_shape)
-
-
-class InfoMLPDiscriminator(MLPDiscriminator):
-    """The MLP discriminator with InfoGAN's Q head on its last hidden layer (shared body): `codes(x)` gives the
-    categorical code's logits and the continuous codes' means."""
-
-    def __init__(self, *args, categorical: int = 10, continuous: int = 2, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        hidden = [m for m in self.net if isinstance(m, nn.Linear)][-1].in_features
-        self.categorical = int(categorical)
-        self.q_head = nn.Linear(hidden, self.categorical + int(continuous))  # (B, 256) -> (B, 10 + 2)
-
-    def codes(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        q = self.q_head(self.net[:-1](images.flatten(1)))  # the body before D's last layer, shared
-        return q[:, : self.categorical], q[:, self.categorical:]
