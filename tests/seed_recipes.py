@@ -24,7 +24,8 @@ SNAPSHOTS = Path(__file__).resolve().parent / "snapshots"
 EXPERIMENTS = ("gaussian_seed", "mnist_seed", "dcgan_seed")
 PLACE = Path("/snapshot/run")  # a fixed output folder, so paths in the resolved recipe never differ between runs
 # The first training steps of each seed's recipe, small enough for a test (losses are per step, logged every step).
-# Our default Gaussian recipe is not a seed's: it was retuned on purpose (docs/toy.md), so it is not pinned here.
+# Our default Gaussian recipe is not a program as written: it was retuned on purpose (docs/gaussian.md), so it is
+# not pinned here.
 # The speed switches (docs/speed.md) are set back to the seeds' arithmetic: two D passes, torch's per-tensor Adam.
 AS_THE_SEEDS = ["model.d_one_pass=false", "model.g_optimizer.fused=false", "model.d_optimizer.fused=false"]
 TRAJECTORIES = {

@@ -157,7 +157,7 @@ def test_benchmark_baseline_checks_and_stops():
 def test_default_recipe_learns_the_target(make_cfg):
     """`python -m gan.run` as it is (1000 training steps, seed 1234) ends at N(4, 1.25), shape included.
 
-    The end state on 10,000 fresh draws: moments within 0.05 and KS at most 0.05 (docs/toy.md, the targets).
+    The end state on 10,000 fresh draws: moments within 0.05 and KS at most 0.05 (docs/gaussian.md).
     """
     cfg = make_cfg("logger=none")
     assert cfg.seed == 1234 and cfg.trainer.max_epochs * cfg.data.steps_per_epoch == 1000

@@ -222,7 +222,7 @@ def test_best_experiment_is_infogans_networks_without_codes_with_ema(make_cfg):
     # No codes, so no Q head and no mutual-information term: nothing in the recipe could use or find labels.
     model = hydra.utils.instantiate(cfg.model, _convert_="all")
     assert model.latent_codes() == [] and model.discriminator.q_head is None
-    # The run is a fixed number of steps whose second half decays both lrs to 0 (docs/mnist.md, round 4).
+    # The run is a fixed number of steps whose second half decays both lrs to 0 (docs/mnist.md).
     assert cfg.trainer.max_steps > 0 and 0 < cfg.model.lr_decay_start < 1
 
 
