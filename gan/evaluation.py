@@ -22,7 +22,10 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 from pytorch_lightning.utilities.model_helpers import is_overridden
 
-from gan.features import atomic_save, check_usable, classifier_file, ensure_classifier, load_classifier
+from gan.features import (atomic_save, check_usable, classifier_file, ensure_classifier, folder_classifier_file,
+                          load_classifier)
+from gan.folder_features import (ensure_folder_features, folder_features_file, folder_listing, load_folder_features,
+                                 settings_of)
 from gan.metrics.gaussian import gaussian_report
 from gan.metrics.image import (ClassifierFeatures, InceptionFID, class_accuracy, class_spread, describe_inception,
                                frechet_distance, hub_inception_file, intra_class_fid, kernel_distance,
@@ -30,7 +33,7 @@ from gan.metrics.image import (ClassifierFeatures, InceptionFID, class_accuracy,
 from gan.metrics.prdc import nearest_neighbour_radii, prdc
 
 CHUNK = 1000  # images per generator / classifier call
-_CLASSIFIERS: dict = {}  # (path, mtime, size) -> (ClassifierFeatures, info, digest): loaded once per process
+_CLASSIFIERS: dict = {}  # (path, mtime, size) -> (features, info, digest): loaded once per process
 _REAL: dict = {}  # cache file name -> {"features", "predicted", "radii"}: real features, once per process
 _FLOORS: dict = {}  # (floor features' name, KID and Inception settings) -> the floor's figures, once per process
 
@@ -73,36 +76,84 @@ class ImageEvaluator:
         if self.dataset and self.data.get("image_size") not in (None, 28):  # MNIST padded to 32 px: other images
             self.data_key = f"{self.dataset}-{self.data['image_size']}px"
         self.feature_build = {k: v for k, v in (feature_build or {}).items() if v is not None}
-        # Built with other settings than conf/features.yaml's, the classifier has a file of its own beside the shared one.
-        self.path = classifier_file(feature_extractor, self.feature_build) if feature_extractor else None
+        self.self_supervised = self.feature_build.pop("self_supervised", None) or {}
+        # An image folder without a feature file of its own gets one named by its content, beside the configured one:
+        # a classifier of its class folders (data.labels=folders), else self-supervised features (folder_features.py).
+        self.folder = self.dataset is None and self.data.get("root") is not None
+        given = Path(feature_extractor).expanduser() if feature_extractor else None
+        self.route = None if given is None else "classifier" if not self.folder or given.is_file() else (
+            "folder-classifier" if self.data.get("labels") else "self-supervised")
+        self._given, self._path, self._listing = given, None, None
         self.samples, self.kid_subset_size, self.kid_subsets = int(samples), kid_subset_size, kid_subsets
         self.nearest_k, self.seed, self.build = nearest_k, seed, build
         self.inception_weights = inception_weights
         self.cache_dir = Path(cache_dir).expanduser() / "reference" if cache_dir else None
         self._datamodule = self._inception = None
 
+    @property
+    def path(self) -> Path | None:
+        """The feature network's file; for a folder it is named by hashing the folder's listing, on first ask."""
+        if self._path is None and self.route == "classifier":
+            # Built with other settings than conf/features.yaml's, the classifier has a file of its own.
+            self._path = classifier_file(self._given, self.feature_build)
+        elif self._path is None and self.route == "folder-classifier":
+            self._path = folder_classifier_file(self.data, self._given.parent, self.feature_build, self._files())
+        elif self._path is None and self.route == "self-supervised":
+            self._path = folder_features_file(self.data, self._given.parent, self.self_supervised, self._files())
+        return self._path
+
+    def _files(self) -> list:
+        if self._listing is None:
+            self._listing = folder_listing(self.data)
+        return self._listing
+
+    def _too_few(self) -> str | None:
+        """Why a folder is too small to be scored in features of its own (None when it is not)."""
+        least = settings_of(self.self_supervised)["min_images"]
+        if self.route not in ("folder-classifier", "self-supervised") or len(self._files()) >= least:
+            return None
+        what = "unlabelled images have no classes to train a feature classifier on, and " if (
+            self.route == "self-supervised") else ""
+        return (f"{what}{self.data['root']} has {len(self._files())} images, fewer than the {least} that features "
+                "of its own and their figures need (half of them the reference, half the real-vs-real floor)")
+
+    def feature_space(self) -> str | None:
+        """Which features the figures are computed in, in words (the output and metrics.json say it)."""
+        if self.route is None:
+            return None
+        if self.route == "self-supervised":
+            task = load_features_cached(self.path, True)[1]["task"] if self.path.is_file() else (
+                self.self_supervised.get("task") or "simclr")
+            return f"self-supervised ({task}) on {self.data['root']}: {self.path}"
+        accuracy = load_features_cached(self.path)[1].get("test_accuracy") if self.path.is_file() else None
+        shown = f" (held-out accuracy {accuracy:.3f})" if accuracy is not None else ""
+        if self.route == "folder-classifier":
+            return f"classifier of the class folders of {self.data['root']}{shown}: {self.path}"
+        return f"classifier {self.path}{shown}"
+
     # ---- what is measured -----------------------------------------------------------------------
     def describe(self) -> tuple[list[str], list[str]]:
         """(what is measured, what is not and why), in words for the console and evaluation.json."""
         measured, not_measured = [], []
-        names = (f"fid, kid, precision, recall, density, coverage (k={self.nearest_k}), class_entropy, mode_coverage"
-                 " (conditional models: class_accuracy, intra_fid)")
-        if self.path is None:
+        names = f"fid, kid, precision, recall, density, coverage (k={self.nearest_k})" + (
+            "" if self.route == "self-supervised" else
+            ", class_entropy, mode_coverage (conditional models: class_accuracy, intra_fid)")
+        if self.route is None:
             not_measured.append(f"{names}: model.feature_extractor=null")
+        elif self._too_few():
+            not_measured.append(f"{names}: {self._too_few()}")
         elif self.path.is_file():
-            accuracy = load_classifier_cached(self.path)[1].get("test_accuracy")
-            measured.append(f"{names} over the features of {self.path}"
-                            + (f" (classifier test accuracy {accuracy:.3f})" if accuracy is not None else ""))
-        elif self.dataset is None and self.data.get("labels"):  # a labelled folder: no held-out labelled split
-            not_measured.append(f"{names}: a feature classifier is trained only for data=mnist and fashion_mnist "
-                                "(labelled train and test splits), not for an image folder")
-        elif self.dataset is None:
+            measured.append(f"{names} in the features: {self.feature_space()}")
+        elif self.folder and not self.build:
+            not_measured.append(f"{names}: no feature network for {self.data['root']} yet ({self.path}), and this "
+                                "run builds none (fast_dev_run); a run without it, or gan.evaluate, builds it")
+        elif self.dataset is None and not self.folder:  # a test's data: no classifier can be trained on it
             not_measured.append(f"{names}: unlabelled images have no classes to train a feature classifier on")
         elif not self.build:
             not_measured.append(f"{names}: no feature classifier at {self.path}, and this run builds none "
                                 f"(fast_dev_run); build it with `python -m gan.features data={self.dataset}`")
         else:
-            measured.append(f"{names} over the features of {self.path} (trained now: it is missing)")
+            measured.append(f"{names} in the features: {self.feature_space()} (trained now: it is missing)")
         if self.inception_weights:
             measured.append(f"inception_fid (standard FID) with {describe_inception(self.inception_weights)}")
         else:
@@ -124,13 +175,15 @@ class ImageEvaluator:
         return not all((self.cache_dir / self._cache_name(role)).is_file() for role in ("reference", "floor"))
 
     def features_measured(self) -> bool:
-        return self.path is not None and (self.path.is_file() or (self.build and self.dataset is not None))
+        if self.route is None or self._too_few():
+            return False
+        return self.path.is_file() or (self.build and (self.dataset is not None or self.folder))
 
     def prepare(self) -> None:
-        """Builds the classifier now if it is missing and will be needed (else at the first evaluation)."""
+        """Builds the feature network now if it is missing and will be needed (else at the first evaluation)."""
         if self.features_measured() and not self.path.is_file():
             with _forked_rng(torch.device("cpu")):
-                ensure_classifier(self.path, self.data, **self.feature_build)
+                self._classifier()
 
     # ---- figures --------------------------------------------------------------------------------
     def evaluate(self, model) -> dict[str, float]:
@@ -170,7 +223,7 @@ class ImageEvaluator:
         fake = self._features_of(fakes()) if reference else None
         figures = self._compare(reference, fake, model, images=fakes)
         codes = model.categorical_code(noise) if hasattr(model, "categorical_code") and fake is not None else None
-        if codes is not None:  # InfoGAN: how well its unsupervised code, matched one-to-one to classes, names them
+        if codes is not None and reference["num_classes"]:  # InfoGAN: how well its unsupervised code, matched one-to-one to classes, names them
             figures["code_accuracy"] = matched_accuracy(codes, fake["predicted"], reference["num_classes"])
         if fake is not None and labels is not None and model.num_classes == reference["num_classes"]:
             figures["class_accuracy"] = class_accuracy(fake["predicted"], labels)
@@ -188,7 +241,8 @@ class ImageEvaluator:
             figures.update(fid=frechet_distance(real, fake), kid=kid, kid_std=kid_std)
             if min(len(real), len(fake)) > self.nearest_k:
                 figures.update(prdc(real, fake, self.nearest_k, reference["radii"], other.get("radii")))
-            figures.update(class_spread(other["predicted"], reference["num_classes"]))
+            if reference["num_classes"]:  # self-supervised features have no classes
+                figures.update(class_spread(other["predicted"], reference["num_classes"]))
             figures["eval_samples"] = len(fake)
         if self.inception_weights:
             inception = self._inception_reference(model)
@@ -200,9 +254,13 @@ class ImageEvaluator:
 
     # ---- real images and their features -----------------------------------------------------------
     def _classifier(self) -> tuple[ClassifierFeatures, dict, str]:
+        if self.route == "self-supervised":
+            if self.build:
+                ensure_folder_features(self.data, self.path, self.self_supervised)
+            return load_features_cached(self.path, self_supervised=True)
         if self.build:
             ensure_classifier(self.path, self.data, **self.feature_build)
-        return load_classifier_cached(self.path)
+        return load_features_cached(self.path)
 
     def _real(self, model, role: str) -> dict | None:
         """{"features" (n, D), "predicted" (n,), "radii" (n,), "num_classes"} of the reference or floor images."""
@@ -228,7 +286,7 @@ class ImageEvaluator:
         """What names a set of real features: data, role, count, seed, k and the classifier file's digest."""
         if not self.features_measured() or not self.path.is_file():
             return None
-        digest = load_classifier_cached(self.path)[2]
+        digest = load_features_cached(self.path, self.route == "self-supervised")[2]
         return f"{self.data_key}-{role}-{self.samples}-seed{self.seed}-k{self.nearest_k}-{digest}.pt"
 
     def _load_cached(self, name: str) -> dict | None:
@@ -247,8 +305,9 @@ class ImageEvaluator:
             device = images.device
             feats = features.to(device)(images)
             chunks.append(feats.float().cpu())
-            predicted.append(features.logits(feats).argmax(1).cpu())
-        return {"features": torch.cat(chunks), "predicted": torch.cat(predicted)}
+            if features.num_classes:
+                predicted.append(features.logits(feats).argmax(1).cpu())
+        return {"features": torch.cat(chunks), "predicted": torch.cat(predicted) if predicted else None}
 
     def _real_images(self, model, role: str, labels: list | None = None):
         """The first `samples` held-out images (reference), or as many train images not among them (floor);
@@ -258,6 +317,9 @@ class ImageEvaluator:
         The train loader is this evaluator's own (its own datamodule), shuffled from the evaluation seed.
         """
         datamodule = self._data()
+        if self.folder:
+            yield from self._folder_images(model, role, labels)
+            return
         held_out = is_overridden("val_dataloader", datamodule)
         torch.manual_seed(self.seed)  # the loaders seed their shuffle from torch's seed (inside a forked RNG)
         if role == "reference":
@@ -278,6 +340,20 @@ class ImageEvaluator:
             yield images.to(model.device)
             if wanted <= 0:
                 return
+
+    def _folder_images(self, model, role: str, labels: list | None = None):
+        """A folder has no held-out split: its images in an order drawn from the evaluation seed, the first
+        `samples` (at most half) the reference, as many next ones the floor; no image is dropped or read twice."""
+        dataset = self._data().dataset
+        n = min(self.samples, len(dataset) // 2)
+        order = torch.randperm(len(dataset), generator=torch.Generator().manual_seed(self.seed))
+        chosen = order[:n] if role == "reference" else order[n : 2 * n]
+        for index in chosen.split(CHUNK):
+            items = [dataset[i] for i in index.tolist()]
+            pairs = isinstance(items[0], tuple)  # (image, label) with data.labels=folders
+            if labels is not None:
+                labels.append(torch.tensor([int(item[1]) for item in items]) if pairs else None)
+            yield torch.stack([item[0] if pairs else item for item in items]).to(model.device)
 
     def _data(self):
         if self._datamodule is None:
@@ -322,20 +398,28 @@ class OwnFiguresEvaluator:
 def final_figures(model, cfg: DictConfig, build: bool = True) -> dict[str, float]:
     """The figures a run ends with (metrics.json): its evaluator's, over its own data and cache."""
     evaluator = model.evaluator(data=cfg.data, cache_dir=cfg.paths.cache_dir, build=build)
-    return evaluator.evaluate(model) if evaluator is not None else {}
+    figures = evaluator.evaluate(model) if evaluator is not None else {}
+    space = getattr(evaluator, "feature_space", lambda: None)() if figures else None
+    return {**figures, "features": space} if space and "fid" in figures else figures
 
 
-def load_classifier_cached(path: Path) -> tuple[ClassifierFeatures, dict, str]:
-    """(frozen features, info, short digest of the file) of a usable classifier file; read once per process and
-    version. One line (`check_usable`) for a classifier too weak to score with."""
+def load_features_cached(path: Path, self_supervised: bool = False) -> tuple[ClassifierFeatures, dict, str]:
+    """(frozen features, info, short digest of the file) of a usable classifier file (or a folder's self-supervised
+    feature network); read once per process and version. One line (`check_usable`) for a classifier too weak."""
     stat = path.stat()
     key = (str(path.resolve()), stat.st_mtime_ns, stat.st_size)
     if key not in _CLASSIFIERS:
-        classifier, info = load_classifier(path)
-        check_usable(info, path)  # never scores with a classifier below its accuracy bar
+        if self_supervised:
+            features, info = load_folder_features(path)
+        else:
+            classifier, info = load_classifier(path)
+            check_usable(info, path)  # never scores with a classifier below its accuracy bar
+            features = ClassifierFeatures(classifier, info.get("image_shape"))
         digest = hashlib.sha1(path.read_bytes()).hexdigest()[:12]  # names the reference features it produced
-        _CLASSIFIERS[key] = (ClassifierFeatures(classifier, info.get("image_shape")), info, digest)
+        _CLASSIFIERS[key] = (features, info, digest)
     return _CLASSIFIERS[key]
+
+
 
 
 @contextlib.contextmanager

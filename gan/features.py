@@ -47,6 +47,9 @@ def check_build_settings(cfg: DictConfig) -> None:
         raise ConfigError(f"lr={cfg.lr}: the classifier's learning rate must be positive (default 1e-3).")
     if not 0 <= float(cfg.min_accuracy) <= 1:
         raise ConfigError(f"min_accuracy={cfg.min_accuracy}: a held-out accuracy between 0 and 1 (default 0.9).")
+    if not 0 < float(cfg.folder_held_out) < 1:
+        raise ConfigError(f"folder_held_out={cfg.folder_held_out}: the share of each class folder held out, "
+                          "between 0 and 1 (default 0.15).")
     if cfg.data.get("channels") is None and cfg.data.get("dataset") is None:  # numbers, 2-D points: no images
         raise ConfigError(f"data={cfg.data.get('_target_')}: feature networks are for image data (data=mnist, "
                           "data=fashion_mnist); the Gaussian and mixture GANs are scored on their own figures.")
@@ -57,40 +60,49 @@ def build(cfg: DictConfig) -> dict:
     check_build_settings(cfg)
     datamodule = hydra.utils.instantiate(cfg.data)
     datamodule.setup("fit")
-    train_labels = getattr(datamodule, "train_labels", None)
-    if train_labels is None or getattr(datamodule, "test_labels", None) is None:
+    folder = cfg.data.get("dataset") is None and cfg.data.get("labels") == "folders"
+    if folder:  # a labelled folder: a held-out share of each class carved from it
+        (images, labels), (test_images, test_labels) = carve_held_out(datamodule, cfg.folder_held_out, cfg.seed)
+        epochs, bar = int(cfg.folder_epochs), float(cfg.folder_min_accuracy)
+    elif getattr(datamodule, "train_labels", None) is None or getattr(datamodule, "test_labels", None) is None:
         raise DataError(
             f"data={cfg.data.get('_target_')} has no class labels, so no feature classifier can be trained on it. "
             "FID/KID for such data need Inception weights you have locally: model.inception_weights=/path/to/"
             "weights.pth (and `pip install torch-fidelity`)."
         )
+    else:
+        images, labels = datamodule.train_images.cpu(), datamodule.train_labels.cpu()
+        test_images, test_labels = datamodule.test_images.cpu(), datamodule.test_labels.cpu()
+        epochs, bar = int(cfg.epochs), float(cfg.min_accuracy)
     if cfg.max_samples is not None and int(cfg.max_samples) < 2 * datamodule.num_classes:
         raise ConfigError(f"max_samples={cfg.max_samples}: too few to learn {datamodule.num_classes} classes.")
-    images, labels = datamodule.train_images.cpu(), train_labels.cpu()
     if cfg.max_samples is not None and cfg.max_samples < len(images):
         keep = torch.randperm(len(images), generator=torch.Generator().manual_seed(cfg.seed))[: cfg.max_samples]
         images, labels = images[keep], labels[keep]
     start = time.perf_counter()
     classifier = train_classifier(
-        images, labels, datamodule.num_classes, epochs=cfg.epochs, batch_size=cfg.batch_size, lr=cfg.lr,
+        images, labels, datamodule.num_classes, epochs=epochs, batch_size=cfg.batch_size, lr=cfg.lr,
         seed=cfg.seed, width=cfg.width, num_features=cfg.num_features,
     )
     seconds = time.perf_counter() - start
-    test_accuracy = accuracy(classifier, datamodule.test_images.cpu(), datamodule.test_labels.cpu())
+    test_accuracy = accuracy(classifier, test_images, test_labels)
     info = {
-        "dataset": cfg.data.get("dataset", "unknown"),
+        "dataset": cfg.data.get("dataset") or (str(cfg.data.root) if folder else "unknown"),
         "image_shape": list(images.shape[1:]),
         "train_samples": len(images),
-        "epochs": int(cfg.epochs),
+        "test_samples": len(test_images),
+        "epochs": epochs,
         "test_accuracy": test_accuracy,
-        "min_accuracy": float(cfg.min_accuracy),
+        "min_accuracy": bar,
         "train_time_s": seconds,
     }
-    if test_accuracy < float(cfg.min_accuracy):
+    if test_accuracy < bar:
+        advice = ("more images per class folder, or a lower folder_min_accuracy" if folder else
+                  "more images or epochs (the defaults, all images and 2 epochs, reach about 0.98)")
         raise ConfigError(
-            f"the feature classifier reached test accuracy {test_accuracy:.3f} on {len(images)} images in {cfg.epochs} "
-            f"epoch(s), below min_accuracy={cfg.min_accuracy:g} that scoring needs; nothing was saved. Train it on "
-            "more images or epochs (the defaults, all images and 2 epochs, reach about 0.98)."
+            f"the feature classifier reached test accuracy {test_accuracy:.3f} on {len(images)} images in {epochs} "
+            f"epoch(s), below {'folder_' if folder else ''}min_accuracy={bar:g} that scoring needs; nothing was "
+            f"saved. Train it on {advice}."
         )
     path = save_classifier(classifier, cfg.output, **info)
     print(
@@ -98,6 +110,33 @@ def build(cfg: DictConfig) -> dict:
         f"(chance {1 / datamodule.num_classes:.2f}) after {seconds:.0f} s on {len(images)} images -> {path}"
     )
     return {**info, "path": str(path)}
+
+
+def carve_held_out(datamodule, share: float, seed: int) -> tuple[tuple, tuple]:
+    """((train images, labels), (held-out images, labels)) of a labelled folder: `share` of each class (at least
+    one image of a class of two or more), chosen by a permutation from `seed`, so the same folder always gives the
+    same split. Images (N, C, S, S) in [-1, 1]."""
+    from gan.folder_features import decoded
+
+    images, labels = decoded(datamodule)
+    generator, held = torch.Generator().manual_seed(seed), torch.zeros(len(labels), dtype=torch.bool)
+    for k in labels.unique().tolist():
+        members = (labels == k).nonzero().squeeze(1)
+        members = members[torch.randperm(len(members), generator=generator)]
+        held[members[: max(round(share * len(members)), int(len(members) >= 2))]] = True
+    images = images.float() / 127.5 - 1
+    return (images[~held], labels[~held]), (images[held], labels[held])
+
+
+def folder_classifier_file(data: dict, features_dir: str | Path, settings: dict | None = None,
+                           listing: list | None = None) -> Path:
+    """`<features_dir>/folder-<name>-classifier-<key>.pt`: a labelled folder's classifier, named by the folder's
+    content and the build settings (gan.folder_features.folder_key)."""
+    from gan.folder_features import folder_key
+
+    chosen = {**feature_defaults(), **{k: v for k, v in (settings or {}).items() if v is not None}}
+    name = Path(data["root"]).expanduser().name or "folder"
+    return Path(features_dir).expanduser() / f"folder-{name}-classifier-{folder_key(data, chosen, listing)}.pt"
 
 
 def ensure_classifier(path: str | Path, data: DictConfig | dict, rebuild: bool = False, **settings) -> Path:
@@ -119,8 +158,11 @@ def ensure_classifier(path: str | Path, data: DictConfig | dict, rebuild: bool =
             subset = f"{cfg.max_samples} of the" if cfg.max_samples is not None else "all"
             why = ("again (rebuild=true)" if rebuild else "now, once" if not path.exists()
                    else "again (the one there is unusable)")
-            print(f"Feature classifier for {cfg.data.get('dataset', 'this data')} at {path}: training it {why}, on "
-                  f"{subset} train images for {cfg.epochs} epoch(s) (sample quality is measured in its features; "
+            folder = cfg.data.get("dataset") is None and cfg.data.get("root") is not None
+            what, epochs = (f"the class folders of {cfg.data.root}", cfg.folder_epochs) if folder else (
+                cfg.data.get("dataset", "this data"), cfg.epochs)
+            print(f"Feature classifier for {what} at {path}: training it {why}, on "
+                  f"{subset} train images for {epochs} epoch(s) (sample quality is measured in its features; "
                   "`python -m gan.features` builds it ahead of time).", flush=True)
             build(cfg)
     except GanError:

@@ -1,0 +1,158 @@
+"""A quality figure for any image folder, offline: self-supervised features built on first need (unlabelled
+folders), a classifier of its class folders (data.labels=folders); both on real sprites from ../shared/data/wesnoth."""
+
+import json
+import math
+import shutil
+from pathlib import Path
+
+import pytest
+import torch
+
+from gan.evaluation import ImageEvaluator
+from gan.features import carve_held_out
+from gan.folder_features import folder_images, load_folder_features
+from gan.metrics.image import frechet_distance
+from gan.run import train
+from tests.conftest import SHARED_DATA
+
+UNITS = SHARED_DATA / "wesnoth" / "units"
+pytestmark = pytest.mark.skipif(not UNITS.is_dir(), reason=f"the wesnoth sprites are not at {UNITS}")
+
+FACTIONS = ("drakes", "merfolk", "undead")
+# About 4 CPU-s at 32 px: features that rank strong damage on a few dozen images (the default is 300 steps at
+# width 32, 128 features: benchmarks/folder_features.py).
+TINY = {"steps": 200, "batch_size": 32, "width": 16, "num_features": 16, "min_images": 40}
+BUILDING = "training them now"
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """One thread, as the timings in the comments were taken: two threads on a busy 2-core box spin for minutes."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def sprites(root: Path, per_faction: int = 16) -> Path:
+    """`per_faction` sprites of each of three factions, copied into class folders under `root`."""
+    for faction in FACTIONS:
+        (root / faction).mkdir(parents=True, exist_ok=True)
+        for path in sorted((UNITS / faction).rglob("*.png"))[:per_faction]:
+            shutil.copy2(path, root / faction / path.name)
+    return root
+
+
+def folder_data(root: Path, **extra) -> dict:
+    return {"_target_": "gan.data.image_folder.ImageFolderDataModule", "root": str(root), "image_size": 32,
+            "channels": 3, "batch_size": 8, **extra}
+
+
+class Copies:
+    """A stand-in generator whose images are the folder's own images with Gaussian noise of `std` added."""
+
+    device = torch.device("cpu")
+
+    def __init__(self, images: torch.Tensor, std: float) -> None:
+        self.images, self.std = images, std
+
+    def sample_noise(self, n: int, device=None) -> torch.Tensor:
+        return torch.arange(n).float()
+
+    def generate(self, noise: torch.Tensor) -> torch.Tensor:
+        picked = self.images[noise.long() % len(self.images)]
+        return (picked + self.std * torch.randn(picked.shape)).clamp(-1, 1)
+
+
+def evaluator_for(root: Path, cache: Path, **settings) -> ImageEvaluator:
+    return ImageEvaluator(folder_data(root), str(cache / "features" / "unlabelled-classifier.pt"), samples=24,
+                          kid_subset_size=10, nearest_k=3, cache_dir=str(cache),
+                          feature_build={"self_supervised": {**TINY, **settings}})
+
+
+def test_first_need_build_is_cached_keyed_by_the_folder_and_named_in_the_figures(tmp_path, capsys):
+    root, cache = sprites(tmp_path / "sprites"), tmp_path / "cache"
+    images = folder_images(folder_data(root))[0].float() / 127.5 - 1
+    evaluator = evaluator_for(root, cache)
+    assert evaluator.route == "self-supervised" and not evaluator.path.exists()
+    figures = evaluator.evaluate(Copies(images, 0.3))
+    assert BUILDING in capsys.readouterr().out and evaluator.path.is_file()
+    assert evaluator.path.parent == cache / "features" and evaluator.path.name.startswith("folder-sprites-simclr-")
+    for name in ("fid", "kid", "precision", "recall", "density", "coverage"):
+        assert math.isfinite(figures[name]) and math.isfinite(figures[f"{name}_floor"])
+    assert "class_entropy" not in figures and figures["eval_samples"] == 24  # half the 48 images; no classes
+    assert "self-supervised (simclr)" in evaluator.feature_space() and str(root) in evaluator.feature_space()
+    assert "self-supervised (simclr)" in evaluator.describe()[0][0]
+
+    built = evaluator.path.stat().st_mtime_ns
+    again = evaluator_for(root, cache)  # a second run: the file is found, nothing is trained
+    assert again.path == evaluator.path and again.evaluate(Copies(images, 0.3)) == figures
+    assert BUILDING not in capsys.readouterr().out and evaluator.path.stat().st_mtime_ns == built
+
+    (root / "drakes" / sorted(p.name for p in (root / "drakes").iterdir())[0]).unlink()  # the folder changes
+    assert evaluator_for(root, cache).path != evaluator.path
+    assert evaluator_for(root, cache, steps=31).path.name != evaluator.path.name  # and so do the settings
+
+
+def test_a_folder_too_small_for_features_of_its_own_says_so_and_builds_nothing(tmp_path):
+    root, cache = sprites(tmp_path / "sprites", per_faction=5), tmp_path / "cache"
+    evaluator = evaluator_for(root, cache, min_images=100)
+    assert not evaluator.can_measure() and evaluator.evaluate(Copies(torch.zeros(1, 3, 32, 32), 0.1)) == {}
+    assert any("has 15 images, fewer than the 100" in line for line in evaluator.describe()[1])
+    assert not (cache / "features").exists()
+
+
+def test_the_figure_ranks_noised_blurred_and_mode_dropped_copies_below_the_real_set(tmp_path):
+    root, cache = sprites(tmp_path / "sprites", per_faction=32), tmp_path / "cache"
+    evaluator = evaluator_for(root, cache)
+    evaluator.prepare()
+    features = load_folder_features(evaluator.path)[0]
+    images, factions = folder_images(folder_data(root, labels="folders", num_classes=3))
+    images = images.float() / 127.5 - 1
+    order = torch.randperm(len(images), generator=torch.Generator().manual_seed(0))
+    reference, other, other_factions = images[order[:48]], images[order[48:]], factions[order[48:]]
+    noise = torch.randn(other.shape, generator=torch.Generator().manual_seed(1))
+    fid = lambda copy: frechet_distance(features(reference), features(copy.clamp(-1, 1)))  # noqa: E731
+    blur = lambda k: torch.nn.functional.avg_pool2d(other, k).repeat_interleave(k, 2).repeat_interleave(k, 3)  # noqa: E731
+    one_faction = other[other_factions == 0]
+    floor, noised, more = fid(other), fid(other + 0.4 * noise), fid(other + 0.8 * noise)
+    blurred, more_blurred = fid(blur(2)), fid(blur(4))
+    dropped = fid(one_faction[torch.arange(len(other)) % len(one_faction)])
+    # Margins well inside what seeds 0-3 gave (noise 0.4: floor x 2.1 or more, 0.8: x 3.4 the 0.4's; 4 px blur:
+    # x 1.5 the floor or more), so another CPU's rounding passes; the figures: (floor, noised, ...).
+    assert floor < noised / 1.5 and noised < more / 1.5, (floor, noised, more)
+    assert floor < more_blurred / 1.2 and blurred < more_blurred, (floor, blurred, more_blurred)
+    assert floor < dropped / 1.5, (floor, dropped)
+
+
+def test_a_labelled_folder_carves_the_same_held_out_share_of_each_class(tmp_path):
+    from gan.data.image_folder import ImageFolderDataModule
+
+    root = sprites(tmp_path / "sprites", per_faction=10)
+    datamodule = ImageFolderDataModule(str(root), image_size=16, labels="folders", num_classes=3)
+    datamodule.setup()
+    (train_x, train_y), (test_x, test_y) = carve_held_out(datamodule, 0.2, seed=0)
+    assert torch.bincount(test_y).tolist() == [2, 2, 2] and torch.bincount(train_y).tolist() == [8, 8, 8]
+    again = carve_held_out(datamodule, 0.2, seed=0)[1][0]
+    assert torch.equal(again, test_x)
+    assert not any(torch.equal(t, x) for t in test_x for x in train_x)  # no held-out image is trained on
+
+
+def test_cdcgan_on_labelled_sprites_gets_class_accuracy_and_intra_fid(make_cfg, tmp_path, capsys):
+    root = sprites(tmp_path / "sprites")
+    cfg = make_cfg("experiment=cdcgan", "data=image_folder", f"data.root={root}", "data.labels=folders",
+                   "data.num_classes=3", "data.image_size=32", "data.batch_size=8", "model.generator.width=4",
+                   "model.discriminator.width=4", "logger=none", "trainer.max_steps=2", "trainer.max_epochs=1",
+                   "model.eval_samples=60", "model.kid_subset_size=10", "model.nearest_k=3",
+                   "+model.feature_build.folder_epochs=3", "+model.feature_build.folder_min_accuracy=0",
+                   "model.feature_build.self_supervised={min_images: 40}")
+    metrics = train(cfg)
+    out = capsys.readouterr().out
+    assert "feature classifier for" in out and "test accuracy" in out
+    for name in ("class_accuracy", "intra_fid", "fid", "fid_floor", "class_entropy"):
+        assert math.isfinite(metrics[name]), name
+    assert 0 <= metrics["class_accuracy"] <= 1
+    assert metrics["features"].startswith(f"classifier of the class folders of {root} (held-out accuracy ")
+    saved = json.loads((Path(cfg.paths.output_dir) / "metrics.json").read_text())
+    assert saved["features"] == metrics["features"] and "folder-sprites-classifier-" in saved["features"]
