@@ -28,11 +28,12 @@ class Progress(pl.Callback):
 
     def __init__(self, data, cache_dir: str, seconds: float, every: float | None = None, samples: int = 2000,
                  path: str | None = None, before: float = 0.0, at_start: bool = False, at_epoch_end: bool = True,
-                 at_end: bool = False) -> None:
-        """`before`: training CPU seconds a resumed run (ckpt_path=) had already had, added to what is reported."""
+                 at_end: bool = False, checkpoints: str | None = None) -> None:
+        """`before`: training CPU seconds a resumed run (ckpt_path=) had already had, added to what is reported;
+        `checkpoints`: a folder where each scored moment is also saved as `cpu-<seconds>.ckpt`, to score later."""
         self.data, self.cache_dir, self.seconds, self.every, self.samples = data, cache_dir, seconds, every, samples
         self.path, self.before, self.at_start, self.at_epoch_end = path and Path(path), before, at_start, at_epoch_end
-        self.at_end = at_end
+        self.at_end, self.checkpoints = at_end, checkpoints and Path(checkpoints)
         self.rows: list[dict] = []
         Progress.last = self
 
@@ -74,6 +75,8 @@ class Progress(pl.Callback):
                "epochs": round(steps / max(1, trainer.num_training_batches), 3), "when": when}
         figures = self.evaluator.evaluate(pl_module)
         row.update(figures)
+        if self.checkpoints:
+            trainer.save_checkpoint(self.checkpoints / f"cpu-{round(row['cpu_s']):05d}.ckpt")
         self.cpu0 += time.process_time() - cpu  # scoring is not training
         self.wall0 += time.perf_counter() - wall
         self.rows.append(row)
