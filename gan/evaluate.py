@@ -73,6 +73,8 @@ def evaluate(
     else:
         report["measured"], report["not_measured"] = evaluator.describe()
         report["figures"] = evaluator.evaluate(model)
+        if "fid" in report["figures"] and getattr(evaluator, "feature_space", None):
+            report["features"] = evaluator.feature_space()  # which features fid, kid, ... are computed in
     report["eval_time_s"] = time.perf_counter() - start
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(json.dumps(report, indent=2) + "\n")
@@ -133,6 +135,7 @@ def format_report(report: dict) -> str:
     lines = [f"{report['model']} from {report['checkpoint']}"]
     lines += [f"  warning:      {w}" for w in report.get("warnings", [])]
     lines += [f"  measured:     {m}" for m in report.get("measured", [])]
+    lines += [f"  features:     {report['features']}"] if report.get("features") else []
     lines += [f"  not measured: {m}" for m in report.get("not_measured", [])]
     if figures:
         lines.append(f"  {'':<16} {'generated':>12}   {'real-vs-real':>12}")

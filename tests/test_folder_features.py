@@ -156,3 +156,8 @@ def test_cdcgan_on_labelled_sprites_gets_class_accuracy_and_intra_fid(make_cfg, 
     assert metrics["features"].startswith(f"classifier of the class folders of {root} (held-out accuracy ")
     saved = json.loads((Path(cfg.paths.output_dir) / "metrics.json").read_text())
     assert saved["features"] == metrics["features"] and "folder-sprites-classifier-" in saved["features"]
+    from gan.evaluate import evaluate, format_report
+
+    report = evaluate(cfg.paths.output_dir, cache_dir=cfg.paths.cache_dir)  # the same file, found, not rebuilt
+    assert report["features"] == metrics["features"] and "intra_fid" in report["figures"]
+    assert f"features:     {metrics['features']}" in format_report(report)

@@ -22,6 +22,7 @@ ADDED_OFF = {
     # How samples are judged, not how they are made: the evaluator's classifier build and PRDC's k.
     "model.feature_build.max_samples": None,
     "model.feature_build.epochs": None,
+    "model.feature_build.self_supervised": None,  # a folder's self-supervised features: the defaults
     "model.nearest_k": 5,
     # PacGAN packing and the toy recipes' learning-rate decay, off.
     "model.pack": 1,
