@@ -61,7 +61,7 @@ def train_recipe(name: str, args: argparse.Namespace) -> None:
     clock = [f"{node}._target_=gan.callbacks.budget.Progress", f"{node}._recursive_=false", f"{node}.data=${{data}}",
              f"{node}.cache_dir=${{paths.cache_dir}}", f"{node}.seconds={args.cpu_seconds}", f"{node}.every={args.every}",
              f"{node}.samples=200", f"{node}.at_start=false", f"{node}.at_epoch_end=false", f"{node}.at_end=true",
-             f"{node}.checkpoints={out / "checkpoints"}"]  # fmt: skip
+             f"{node}.checkpoints={out / 'checkpoints'}"]  # fmt: skip
     overrides = [*RECIPES[name], f"data.root={args.folder}", f"seed={args.seed}", f"threads={args.threads}",
                  "logger=none", "trainer.max_epochs=100000", "++trainer.enable_progress_bar=false",
                  f"paths.output_dir={out}", *clock, *args.overrides]  # fmt: skip
