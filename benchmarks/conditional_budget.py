@@ -10,7 +10,7 @@
         --classifier ~/.cache/gan/features/mnist-classifier.pt model=infogan ckpt_path=/tmp/ig/run/checkpoints/last.ckpt
 
 model=cgan runs as configured (conf/model/cgan.yaml); model=vanilla gets cgan's narrower MLPs unless --seed-widths
-(which gives cgan the seed's widths instead).
+(which gives cgan the original's widths instead).
 All: batch 64, Adam betas (0.5, 0.999), --threads threads (1), figures on --samples samples (2,000) against as many
 test images. The classifier is built first (10,000 training images, 2 epochs) and not counted, unless --classifier
 names a built one (it is copied into the run's own cache). CPU time is the process's (all threads), training only:
@@ -45,7 +45,7 @@ def main() -> None:
     parser.add_argument("--classifier", default=None, help="a built classifier file to judge by (copied)")
     parser.add_argument("--before", type=float, default=0.0,
                         help="with ckpt_path=<an earlier run's last.ckpt>: its training CPU seconds, added to the rows")
-    parser.add_argument("--seed-widths", action="store_true", help="MLP models: the seed's widths, not cgan's")
+    parser.add_argument("--seed-widths", action="store_true", help="MLP models: the original's widths, not cgan's")
     parser.add_argument("overrides", nargs="*", help="e.g. model=infogan model.g_lr=1e-3 (default model=cgan)")
     args = parser.parse_args()
     out = Path(args.out).absolute()
@@ -55,7 +55,7 @@ def main() -> None:
         shutil.copy(Path(args.classifier).expanduser(), out / "cache" / "features" / "mnist-classifier.pt")
     torch.set_num_threads(args.threads)
     model = next((o for o in args.overrides if o.startswith("model=")), "model=cgan")
-    # vanilla gets cgan's narrower MLPs (conf/model/cgan.yaml) unless --seed-widths; cgan gets the seed's with it
+    # vanilla gets cgan's narrower MLPs (conf/model/cgan.yaml) unless --seed-widths; cgan gets the original's with it
     widths = (FAST_CGAN[:-3] if model == "model=vanilla" and not args.seed_widths
               else SEED_WIDTHS if model == "model=cgan" and args.seed_widths else [])
     # FAST_CGAN[-3:]: betas (0.5, 0.999) and batch 64, for every model here (later overrides win)

@@ -1,14 +1,14 @@
-"""DCGAN training throughput at 64 px, batch 32: our path vs seed 002's plain PyTorch loop, side by side.
+"""DCGAN training throughput at 64 px, batch 32: our path vs the Tom & Jerry notebook's plain PyTorch loop, side by side.
 
     python benchmarks/dcgan_throughput.py                       # 3 alternating repeats of 6 timed steps each
     python benchmarks/dcgan_throughput.py --threads 1 --steps 8    # steadier on a shared, oversubscribed machine
 
-Both train the same networks (the seed's DCGAN at 64 px: G 128-512-256-128-64-3, D 3-64-128-256-512-1)
+Both train the same networks (the original's DCGAN at 64 px: G 128-512-256-128-64-3, D 3-64-128-256-512-1)
 on the same random images, one D then one G update per batch, Adam 2e-4 (0.5, 0.999):
 
 - ours: `gan.run.train(cfg)` with model=dcgan data=image_folder on a temp folder of random PNGs (decoded
   once into the in-memory cache), the default callbacks and TensorBoard logger, i.e. what a user runs;
-- seed: the seed's `train_discriminator` / `train_generator` as written (sigmoid output + F.binary_cross_entropy,
+- seed: the original's `train_discriminator` / `train_generator` as written (sigmoid output + F.binary_cross_entropy,
   a fresh generator pass in each, D's loss back-propagated into G too), over a DataLoader of the same images;
 - plain loop with our update: our update order without Lightning, Hydra or callbacks, so the table also
   separates what the framework costs from what the update order saves.
@@ -84,7 +84,7 @@ def ours(folder: Path, out: Path, warmup: int, steps: int) -> tuple[float, float
 
 
 def seed_networks() -> tuple[nn.Module, nn.Module]:
-    """Seed 002's Sequential networks at 64 px, with the sigmoid output its BCE needs."""
+    """The Tom & Jerry notebook's Sequential networks at 64 px, with the sigmoid output its BCE needs."""
     generator = nn.Sequential(
         nn.ConvTranspose2d(LATENT, 512, kernel_size=4, stride=1, padding=0, bias=False), nn.BatchNorm2d(512), nn.ReLU(True),
         nn.ConvTranspose2d(512, 256, kernel_size=4, stride=2, padding=1, bias=False), nn.BatchNorm2d(256), nn.ReLU(True),
@@ -109,7 +109,7 @@ def seed_loop(images: torch.Tensor, warmup: int, steps: int) -> tuple[float, flo
     opt_g = torch.optim.Adam(generator.parameters(), lr=2e-4, betas=(0.5, 0.999))
     batch_size, latent_size = BATCH, LATENT
 
-    def train_discriminator(real_images, opt_d):  # the seed's function; targets (B, 1) match D's output
+    def train_discriminator(real_images, opt_d):  # the original's function; targets (B, 1) match D's output
         opt_d.zero_grad()
         real_preds = discriminator(real_images)
         real_targets = torch.ones(real_images.size(0), 1)
@@ -139,7 +139,7 @@ def seed_loop(images: torch.Tensor, warmup: int, steps: int) -> tuple[float, flo
 
     train_dl = DataLoader(TensorDataset(images, torch.zeros(len(images))), batch_size, shuffle=True, drop_last=True)
     ends = []
-    for real_images, _ in train_dl:  # the seed's epoch loop body, one epoch of warmup + steps batches
+    for real_images, _ in train_dl:  # the original's epoch loop body, one epoch of warmup + steps batches
         loss_d, real_score, fake_score = train_discriminator(real_images, opt_d)
         loss_g = train_generator(opt_g)
         ends.append(clocks())
@@ -193,7 +193,7 @@ def main() -> None:
         data = ImageFolderDataModule(folder, image_size=SIZE, batch_size=BATCH)
         data.setup()
         images = data.dataset[list(range(len(data.dataset)))]  # the very tensors our path trains on, in [-1, 1]
-        paths = {"seed 002 loop (plain PyTorch, as written)": lambda r: seed_loop(images, args.warmup, args.steps),
+        paths = {"the Tom & Jerry notebook loop (plain PyTorch, as written)": lambda r: seed_loop(images, args.warmup, args.steps),
                  "plain loop, our update (no framework)": lambda r: plain_same_update(images, args.warmup, args.steps),
                  "ours: gan.run train(cfg), model=dcgan": lambda r: ours(folder, Path(tmp) / f"run{r}", args.warmup,
                                                                          args.steps)}

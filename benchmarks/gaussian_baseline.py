@@ -1,11 +1,11 @@
-"""The seed's Gaussian GAN ("GANs in 50 lines", seeds 000, 001, 003) written plainly in PyTorch.
+"""The original's Gaussian GAN ("GANs in 50 lines", seeds 000, 001, 003) written plainly in PyTorch.
 
-This is the yardstick for our default recipe: no Lightning, no Hydra, the seed's own choices.
+This is the yardstick for our default recipe: no Lightning, no Hydra, the original's own choices.
 Real data N(4, 1.25) as (1, 500) numpy draws, uniform noise (500, 1), G 1 -> 5 -> 5 -> 1 with tanh,
 D on the "only 4 moments" preprocess 4 -> 10 -> 10 -> 1 with sigmoid activations and a sigmoid output
 judged by nn.BCELoss, SGD(lr 1e-3, momentum 0.9) for both, 20 D steps then 20 G steps per epoch.
 
-    python -m benchmarks.gaussian_baseline --seed 0 --epochs 5000   # prints the seed's status line
+    python -m benchmarks.gaussian_baseline --seed 0 --epochs 5000   # prints the original's status line
 """
 
 import argparse
@@ -23,7 +23,7 @@ Check = Callable[[int, Callable[[int], torch.Tensor]], bool]
 
 
 def get_moments(d: torch.Tensor) -> torch.Tensor:
-    """(1, 500) -> (4,): mean, std, skew, excess kurtosis of the whole set, as the seed's `get_moments`."""
+    """(1, 500) -> (4,): mean, std, skew, excess kurtosis of the whole set, as the original's `get_moments`."""
     mean = torch.mean(d)
     diffs = d - mean
     std = torch.pow(torch.mean(torch.pow(diffs, 2.0)), 0.5)
@@ -65,14 +65,14 @@ def train_baseline(
     check_every: int = 100,
     print_every: int | None = None,
 ) -> dict:
-    """Run the seed's program; call `check` after every `check_every` epochs, stop when it returns True.
+    """Run the original's program; call `check` after every `check_every` epochs, stop when it returns True.
 
     Returns {"epochs": epochs run, "seconds": wall time of training and checks, "stopped": check said stop}.
     """
     torch.manual_seed(seed)
     np.random.seed(seed)
-    d_sampler = lambda n: torch.Tensor(np.random.normal(MEAN, STD, (1, n)))  # noqa: E731, the seed's R
-    gi_sampler = lambda m, n: torch.rand(m, n)  # noqa: E731, the seed's I: uniform, not Gaussian
+    d_sampler = lambda n: torch.Tensor(np.random.normal(MEAN, STD, (1, n)))  # noqa: E731, the original's R
+    gi_sampler = lambda m, n: torch.rand(m, n)  # noqa: E731, the original's I: uniform, not Gaussian
     G, D = Generator(), Discriminator()
     criterion = nn.BCELoss()
     d_optimizer = torch.optim.SGD(D.parameters(), lr=1e-3, momentum=0.9)
@@ -120,7 +120,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--epochs", type=int, default=5000)
-    parser.add_argument("--print-every", type=int, default=100, help="the seed's print_interval")
+    parser.add_argument("--print-every", type=int, default=100, help="the original's print_interval")
     args = parser.parse_args()
 
     def report(epoch: int, sample) -> bool:

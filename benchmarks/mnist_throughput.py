@@ -1,9 +1,9 @@
-"""Images/s of seed 004's MLP GAN on MNIST, trained the same number of steps four ways, side by side.
+"""Images/s of the MNIST notebook's MLP GAN on MNIST, trained the same number of steps four ways, side by side.
 
     python benchmarks/mnist_throughput.py                 # 200 timed steps (+20 warm-up) each way, 3 rounds
     python benchmarks/mnist_throughput.py --steps 100 --rounds 1 --threads 1 --data-dir ../shared/data
 
-(a)  the seed's loop and its DataLoader (ToTensor + Normalize per item, shuffle, batch 100), sigmoid + BCELoss;
+(a)  the original's loop and its DataLoader (ToTensor + Normalize per item, shuffle, batch 100), sigmoid + BCELoss;
 (b)  the same loop, batches indexed from a tensor decoded once (`gan.data.mnist.load_split`);
 (b') a plain loop doing the shared step's arithmetic as it was before docs/speed.md (logits, one fake batch for D
      and G, D on real then on fake, torch's default per-tensor Adam), tensor-fed;
@@ -66,7 +66,7 @@ def tick() -> None:
     TICKS.append((time.perf_counter(), time.process_time()))
 
 
-class SeedDiscriminator(nn.Module):  # seed 004's DiscriminatorNet, sigmoid output included
+class SeedDiscriminator(nn.Module):  # the MNIST notebook's DiscriminatorNet, sigmoid output included
     def __init__(self, logits: bool = False) -> None:
         super().__init__()
         widths, layers = [784, 1024, 512, 256], []
@@ -79,7 +79,7 @@ class SeedDiscriminator(nn.Module):  # seed 004's DiscriminatorNet, sigmoid outp
         return self.net(x)
 
 
-def seed_generator() -> nn.Module:  # seed 004's GeneratorNet
+def seed_generator() -> nn.Module:  # the MNIST notebook's GeneratorNet
     return nn.Sequential(
         nn.Linear(100, 256), nn.LeakyReLU(0.2), nn.Linear(256, 512), nn.LeakyReLU(0.2),
         nn.Linear(512, 1024), nn.LeakyReLU(0.2), nn.Linear(1024, 784), nn.Tanh(),
@@ -106,7 +106,7 @@ def tensor_batches(data_dir: str):
 
 
 def seed_loop(batches, total_steps: int) -> None:
-    """Seed 004's training loop (train_discriminator, then train_generator on fresh fakes)."""
+    """The MNIST notebook's training loop (train_discriminator, then train_generator on fresh fakes)."""
     discriminator, generator = SeedDiscriminator(), seed_generator()
     d_optimizer = torch.optim.Adam(discriminator.parameters(), lr=0.0002)
     g_optimizer = torch.optim.Adam(generator.parameters(), lr=0.0002)
@@ -368,7 +368,7 @@ def main() -> None:
         why(args.data_dir, args.why, args.threads)
     if "a" in med and "a0" in med:
         share = med["a"]["images_per_s"] / med["a0"]["images_per_s"]  # (a0)'s time per batch / (a)'s
-        print(f"the seed's data path is {share:.1%} of (a)'s step: with data for free (a) would run at most "
+        print(f"the original's data path is {share:.1%} of (a)'s step: with data for free (a) would run at most "
               f"{1 / (1 - share):.2f}x as fast")
 
 

@@ -2,8 +2,8 @@
 
     python -m gan.run                                    # 1-D Gaussian GAN, our default recipe (no data needed)
     python -m gan.run experiment=gaussian_seed           # the "GANs in 50 lines" program as its documents give it
-    python -m gan.run model=vanilla data=mnist           # seed 004's MLP GAN (MNIST under paths.data_dir)
-    python -m gan.run model=dcgan data=tomjerry          # seed 002's DCGAN on a folder of frames
+    python -m gan.run model=vanilla data=mnist           # the MNIST notebook's MLP GAN (MNIST under paths.data_dir)
+    python -m gan.run model=dcgan data=tomjerry          # the Tom & Jerry notebook's DCGAN on a folder of frames
     python -m gan.run model.loss=wgan model.gradient_penalty=10      # the loss family: docs/losses.md
     python -m gan.run -m model.g_lr=1e-4,2e-4 model.d_lr=1e-4,2e-4   # a sweep: one job folder each, summary.csv
     python -m gan.run -m hparams_search=gaussian_optuna  # Optuna over the learning rates (pip install -e ".[optuna]")

@@ -3,7 +3,7 @@
     python -m tests.seed_recipes       # rewrites tests/snapshots/*.yaml from the code as it is now
 
 The files were written at commit 428f428 (before `model.loss` grew into the loss family); tests/test_seed_recipes.py
-compares today's code with them. Re-record only when a change of a seed's recipe is intended and said so.
+compares today's code with them. Re-record only when a change of a original's recipe is intended and said so.
 """
 
 import sys
@@ -23,7 +23,7 @@ from tests.conftest import SHARED_DATA, compose_config
 SNAPSHOTS = Path(__file__).resolve().parent / "snapshots"
 EXPERIMENTS = ("gaussian_seed", "mnist_seed", "dcgan_seed")
 PLACE = Path("/snapshot/run")  # a fixed output folder, so paths in the resolved recipe never differ between runs
-# The first training steps of each seed's recipe, small enough for a test (losses are per step, logged every step).
+# The first training steps of each original's recipe, small enough for a test (losses are per step, logged every step).
 # Our default Gaussian recipe is not a program as written: it was retuned on purpose (docs/gaussian.md), so it is
 # not pinned here.
 # The speed switches (docs/speed.md) are set back to the seeds' arithmetic: two D passes, torch's per-tensor Adam.

@@ -1,4 +1,4 @@
-"""Seed 002's DCGAN: network shapes and widths, the image-folder data, data=tomjerry and experiment=dcgan_seed."""
+"""The Tom & Jerry notebook's DCGAN: network shapes and widths, the image-folder data, data=tomjerry and experiment=dcgan_seed."""
 
 import logging
 import math
@@ -165,7 +165,7 @@ def test_seed_experiment_recipe_and_grid(make_cfg, tmp_path):
     assert list(cfg.model.g_optimizer.betas) == [0.5, 0.999]
     train(cfg)
     run = tmp_path / "run"
-    assert (run / "generated" / "generated-images-0001.png").is_file()  # the seed's name for epoch 1
+    assert (run / "generated" / "generated-images-0001.png").is_file()  # the original's name for epoch 1
     with Image.open(run / "generated" / "generated-images-0001.png") as grid:
         assert grid.size == (8 * 128 + 9 * 2, 8 * 128 + 9 * 2)  # 8 x 8 images with make_grid's padding
     assert list(run.glob("events.out.tfevents.*")), "the grid also goes to TensorBoard"

@@ -125,7 +125,7 @@ def test_fast_dev_run_gaussian(make_cfg, capsys, loss, regulariser):
     metrics = train(make_cfg(f"model.loss={loss}", "model.gradient_penalty=0", *REGULARISERS[regulariser],
                              *GAUSSIAN_TINY, "trainer.fast_dev_run=true"))
     assert _finite(metrics, "train/d_loss", "train/g_loss", *_display_keys(loss))
-    status = capsys.readouterr().out  # the seed's status line, after the one validation
+    status = capsys.readouterr().out  # the original's status line, after the one validation
     assert ("D(x) " in status) == (loss in ("bce", "minimax")) and ("W estimate " in status) == (loss in ("wgan", "hinge"))
     assert ("train/gp" in metrics) == (regulariser == "gradient_penalty")
     assert ("train/r1" in metrics) == (regulariser == "r1")

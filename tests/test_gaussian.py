@@ -125,7 +125,7 @@ def test_max_steps_counts_training_steps(make_cfg):
 
 
 def test_seed_experiment_is_the_seed_program(make_cfg):
-    """experiment=gaussian_seed keeps the seed's choices, whatever our default recipe changes."""
+    """experiment=gaussian_seed keeps the original's choices, whatever our default recipe changes."""
     cfg = make_cfg("experiment=gaussian_seed", "logger=none")
     model = hydra.utils.instantiate(cfg.model)
     d_opt, g_opt = model.configure_optimizers()

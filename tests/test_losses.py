@@ -218,4 +218,4 @@ def test_penalty_with_batchnorm_is_refused_and_other_norms_pass(penalty):
         d = DCGANDiscriminator(32, 1, 2, norm=norm)
         loss.check(d)
         assert d(torch.randn(2, 1, 32, 32)).shape == (2,)
-    GANLoss("wgan").check(DCGANDiscriminator(32, 1, 2))  # no penalty: the seed's BatchNorm is fine
+    GANLoss("wgan").check(DCGANDiscriminator(32, 1, 2))  # no penalty: the original's BatchNorm is fine

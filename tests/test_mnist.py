@@ -1,4 +1,4 @@
-"""Seed 004's vanilla GAN on MNIST: networks, the decoded-tensor datamodule, data errors, real runs."""
+"""The MNIST notebook's vanilla GAN on MNIST: networks, the decoded-tensor datamodule, data errors, real runs."""
 
 import json
 import math
@@ -82,7 +82,7 @@ def test_datamodule_serves_batches_and_the_test_split():
     dm.setup("fit")
     assert dm.train_images.shape == (60_000, 1, 28, 28) and dm.test_labels.shape == (10_000,)
     loader = dm.train_dataloader()
-    assert len(loader) == 600  # the seed's "Batch Num: [b/600]"
+    assert len(loader) == 600  # the original's "Batch Num: [b/600]"
     images, labels = next(iter(loader))
     assert images.shape == (100, 1, 28, 28) and labels.shape == (100,)
     # Each batch is a gather from the decoded tensor: find the served images there by their labels' rows.
@@ -177,7 +177,7 @@ def one_thread():
 def test_short_training_logs_status_and_grids(make_cfg, tmp_path, capsys, one_thread):
     """200 real steps of the seed recipe on MNIST (two epochs of 100 batches), grids every 50 steps.
 
-    The networks are narrowed (same depth and layout) to keep the test fast on 2 shared cores; the seed's
+    The networks are narrowed (same depth and layout) to keep the test fast on 2 shared cores; the original's
     exact widths are checked above and run in the fast_dev_run tests."""
     cfg = make_cfg("experiment=mnist_seed", "trainer.max_epochs=2", "+trainer.limit_train_batches=100",
                    "callbacks.sample_grid.every_n_steps=50", "callbacks.status_line.every_n_batches=50",

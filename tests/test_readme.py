@@ -129,7 +129,7 @@ def test_docs_speak_to_users():
         text = page.read_text()
         assert "/tmp/" not in text, page.name
         assert not re.search(r"^#+ .*\bRound \d", text, flags=re.M | re.I), page.name
-        assert not re.search(r"\bseed 00\d|\bthe seed's\b|\bseed (program|recipe|notebook)s?\b", text, flags=re.I), page.name
+        assert not re.search(r"\bseed 00\d|\bthe original's\b|\bseed (program|recipe|notebook)s?\b", text, flags=re.I), page.name
 
 
 class Workspace:

@@ -74,7 +74,7 @@ def test_seed_experiment_resolves_to_its_recipe(experiment):
     assert not unexpected, f"keys new to a seed recipe: {sorted(unexpected)}; add them to ADDED_OFF, off"
     assert {k: v for k, v in added.items() if k in ADDED_OFF} == {k: ADDED_OFF[k] for k in added if k in ADDED_OFF}
     if "model.discriminator.norm" in added:
-        assert added["model.discriminator.norm"] == "batch"  # the seed's DCGAN critic keeps its BatchNorm
+        assert added["model.discriminator.norm"] == "batch"  # the original's DCGAN critic keeps its BatchNorm
 
 
 def assert_same_steps(now: list[dict], recorded: list[dict]) -> None:

@@ -261,7 +261,7 @@ def test_the_seed_experiments_keep_two_passes_and_the_plain_adam(make_cfg):
     for experiment in ("gaussian_seed", "mnist_seed", "dcgan_seed"):
         model = make_cfg(f"experiment={experiment}").model
         assert model.d_one_pass is False and not model.compile
-        if model.d_optimizer._target_ == "torch.optim.Adam":  # (the Gaussian seed's SGD was never changed)
+        if model.d_optimizer._target_ == "torch.optim.Adam":  # (the "GANs in 50 lines" program's SGD was never changed)
             assert model.d_optimizer.fused is False and model.g_optimizer.fused is False
 
 

@@ -1,4 +1,4 @@
-"""What a Gaussian run shows: the seed's status line, moments beside targets, histograms, density plots."""
+"""What a Gaussian run shows: the original's status line, moments beside targets, histograms, density plots."""
 
 import math
 from pathlib import Path
@@ -30,7 +30,7 @@ def density_figure(samples: torch.Tensor, mean: float, std: float, title: str) -
 
 
 class GaussianMonitor(pl.Callback):
-    """Prints the seed's status line and logs moments, histograms and density figures.
+    """Prints the original's status line and logs moments, histograms and density figures.
 
     Runs after each validation (every `trainer.check_val_every_n_epoch` epochs), so it reads the
     `val/...` figures the model has just computed on its fixed evaluation draws. Acts on models whose samples

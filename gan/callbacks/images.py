@@ -15,7 +15,7 @@ class SampleGrid(pl.Callback):
     `num_samples` images from the fixed noise and saves them as `<dirname>/<filename % index>`, at most `nrow`
     a row: 64 images as 8 x 8, 16 as 4 x 4.
 
-    The index is the 1-based epoch in epoch mode, as seed 002's `generated-images-0001.png, -0051, ...`,
+    The index is the 1-based epoch in epoch mode, as the Tom & Jerry notebook's `generated-images-0001.png, -0051, ...`,
     and the training step in step mode. Acts only on models whose samples are images; what the grid holds
     is the model's `grid_inputs` (a conditional model: one row per class, the same noise down each column).
     """

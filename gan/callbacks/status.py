@@ -1,4 +1,4 @@
-"""The seed 004 status display ("Epoch: [e/200], Batch Num: [b/600]", losses, D(x), D(G(z))) as a callback."""
+"""The the MNIST notebook status display ("Epoch: [e/200], Batch Num: [b/600]", losses, D(x), D(G(z))) as a callback."""
 
 import logging
 
@@ -14,7 +14,7 @@ class StatusLine(pl.Callback):
     """Every `every_n_batches` batches of an epoch (0, N, 2N, ...), prints the just-finished step's figures.
 
     Reads `train/d_loss`, `train/g_loss`, `train/d_real` (D(x)) and `train/d_fake` (D(G(z))) as the shared
-    loop logs them, in the layout of the seed's `Logger.display_status`; for losses whose D gives scores, not
+    loop logs them, in the layout of the original's `Logger.display_status`; for losses whose D gives scores, not
     probabilities (wgan, hinge, lsgan), the mean scores instead (see `describe_discriminator`). The loop logs every
     `trainer.log_every_n_steps` steps; with 1 (as experiment=mnist_seed sets) each line shows its own batch.
     """

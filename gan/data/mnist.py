@@ -36,7 +36,7 @@ def raw_folder(root: str | Path, dataset: str) -> Path:
 def load_split(root: str | Path, dataset: str = "mnist", train: bool = True, download: bool = False):
     """Decode one split via torchvision: images (N, 1, 28, 28) float32 in [-1, 1], labels (N,) int64.
 
-    The same numbers as the seed's `ToTensor()` then `Normalize((0.5,), (0.5,))`, for all items at once.
+    The same numbers as the original's `ToTensor()` then `Normalize((0.5,), (0.5,))`, for all items at once.
     """
     cls = _dataset_class(dataset)
     folder = raw_folder(root, dataset)

@@ -85,7 +85,7 @@ def dcgan_discriminator(image_size=None, width=None, norm=None, pack=None, num_c
         dcgan_halvings(image_size, 1 if width is None else width, "model.discriminator")
     elif width is not None:
         dcgan_halvings(DCGAN_IMAGE_SIZES[0], width, "model.discriminator")
-    one_of(norm, DCGAN_D_NORMS, "model.discriminator.norm", " The seed's is batch.")
+    one_of(norm, DCGAN_D_NORMS, "model.discriminator.norm", " The original's is batch.")
     if pack is not None and pack_size(pack) > 1 and num_classes is not None:
         raise ConfigError(f"model.pack={pack} with a conditional DCGAN: the projection scores each image with its own "
                           "label, a pack has several; use model.pack=1 for model.conditional=true.")

@@ -1,14 +1,14 @@
-"""DCGAN networks of seed 002 ("8.1. GAN.ipynb", Tom & Jerry frames), sized by image size and width.
+"""DCGAN networks of the Tom & Jerry notebook ("8.1. GAN.ipynb", Tom & Jerry frames), sized by image size and width.
 
-Every layer's channel count is a multiple of `width` (the seed's 64). At 128 px and width 64 they are
-the seed's networks exactly:
+Every layer's channel count is a multiple of `width` (the original's 64). At 128 px and width 64 they are
+the original's networks exactly:
 
     G: 128 -> 512 -> 256 -> 128 -> 64 -> 3    ConvTranspose2d k4 + BatchNorm + ReLU, tanh out
        (B,128,1,1) -> (B,512,4,4) -> (B,256,8,8) -> (B,128,16,16) -> (B,64,32,32) -> (B,3,128,128)
     D: 3 -> 64 -> 128 -> 256 -> 512 -> 1024 -> 1   Conv2d k4 s2 p1 + BatchNorm + LeakyReLU(0.2),
        then Conv2d k4 s1 p0 on the 4x4 map: (B,3,128,128) -> ... -> (B,1024,4,4) -> (B,) logits
 
-The seed's page hides G's output layer; its comments end at (B,64,32,32) and its D reads 128x128, so
+The original's page hides G's output layer; its comments end at (B,64,32,32) and its D reads 128x128, so
 the output layer upsamples x4 with a kernel-4 stride-4 transposed convolution. At 32 and 64 px the
 output layer is the usual k4 s2 p1 and G has 3 or 4 hidden blocks, D 3 or 4 stride-2 convolutions.
 At 28 px (MNIST-like data) the smallest map is 7x7 instead of 4x4: G's first block grows 1x1 to 7x7 (k7 s1 p0),
@@ -32,7 +32,7 @@ from gan.networks.conditional import ConditionalBatchNorm2d
 from gan.networks.packing import pack_samples
 
 IMAGE_SIZES = checks.DCGAN_IMAGE_SIZES
-# D's normalisation after each hidden convolution. BatchNorm (the seed's) mixes the samples of a batch, which
+# D's normalisation after each hidden convolution. BatchNorm (the original's) mixes the samples of a batch, which
 # breaks per-sample penalties (gradient penalty, R1); layer norm is GroupNorm with one group (over C, H, W).
 D_NORMS = {
     "batch": nn.BatchNorm2d,
@@ -41,7 +41,7 @@ D_NORMS = {
     "instance": lambda channels: nn.InstanceNorm2d(channels, affine=True),
 }
 G_CONDITIONING = checks.DCGAN_G_CONDITIONING
-MAX_G_BLOCKS = 4  # the seed's G has four hidden blocks (512 ... 64) even at 128 px
+MAX_G_BLOCKS = 4  # the original's G has four hidden blocks (512 ... 64) even at 128 px
 
 
 def smallest_map(image_size: int) -> int:
@@ -98,7 +98,7 @@ class DCGANGenerator(nn.Module):
 class DCGANDiscriminator(nn.Module):
     """(B, channels, image_size, image_size) images -> (B,) logits (larger means real).
 
-    `norm` replaces the seed's BatchNorm (see D_NORMS); `spectral_norm` normalises every convolution.
+    `norm` replaces the original's BatchNorm (see D_NORMS); `spectral_norm` normalises every convolution.
     With `pack=m` (PacGAN) m images are joined along channels: (B, C, H, W) -> (B/m, m*C, H, W) -> (B/m,).
     """
 

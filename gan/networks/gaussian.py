@@ -14,7 +14,7 @@ ACTIVATIONS = {"tanh": nn.Tanh, "sigmoid": nn.Sigmoid, "relu": nn.ReLU, "leaky_r
 
 
 def moments(x: torch.Tensor) -> torch.Tensor:
-    """(B, N) -> (B, 4): mean, std, skew and excess kurtosis of each set, as the seed's `get_moments`."""
+    """(B, N) -> (B, 4): mean, std, skew and excess kurtosis of each set, as the original's `get_moments`."""
     mean = x.mean(dim=1, keepdim=True)
     diffs = x - mean
     std = diffs.pow(2).mean(dim=1, keepdim=True).sqrt()
@@ -25,7 +25,7 @@ def moments(x: torch.Tensor) -> torch.Tensor:
 
 
 def _with_diffs(x: torch.Tensor, exponent: float) -> torch.Tensor:
-    """(B, N) -> (B, 2N): the draws, then (draw - set mean) ** exponent, as the seed's `decorate_with_diffs`."""
+    """(B, N) -> (B, 2N): the draws, then (draw - set mean) ** exponent, as the original's `decorate_with_diffs`."""
     return torch.cat([x, (x - x.mean(dim=1, keepdim=True)).pow(exponent)], dim=1)
 
 
@@ -38,7 +38,7 @@ def sorted_set(x: torch.Tensor) -> torch.Tensor:
     return x.sort(dim=1).values
 
 
-# name -> (preprocess, D input width as a function of the set size); the seed's four choices, then ours.
+# name -> (preprocess, D input width as a function of the set size); the original's four choices, then ours.
 PREPROCESS = {
     "moments": (moments, lambda n: 4),
     "raw": (lambda x: x, lambda n: n),
@@ -66,7 +66,7 @@ def _mlp(widths: list[int], activation: str, key: str) -> nn.Sequential:
 class GaussianGenerator(nn.Module):
     """Maps each noise draw to one sample, independently: (B, N, noise_dim) -> (B, N).
 
-    The seed's G is 1 -> 5 -> 5 -> 1 with tanh: `hidden_sizes=[5, 5]`, `activation=tanh`.
+    The original's G is 1 -> 5 -> 5 -> 1 with tanh: `hidden_sizes=[5, 5]`, `activation=tanh`.
     """
 
     def __init__(self, noise_dim: int = 1, hidden_sizes: list[int] = (5, 5), activation: str = "tanh") -> None:
@@ -84,7 +84,7 @@ class GaussianDiscriminator(nn.Module):
 
     With `pack=m` (PacGAN) the features of m sets are joined: (B, F) -> (B/m, m*F) -> (B/m,) logits.
 
-    The seed's D is F -> 10 -> 10 -> 1 with sigmoid activations and a sigmoid output; here the last
+    The original's D is F -> 10 -> 10 -> 1 with sigmoid activations and a sigmoid output; here the last
     sigmoid moves into the loss (`binary_cross_entropy_with_logits`), the same function, computed stably.
     """
 

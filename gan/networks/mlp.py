@@ -1,4 +1,4 @@
-"""Seed 004's fully connected GAN ("GANs from scratch", vanilla GAN on MNIST).
+"""The MNIST notebook's fully connected GAN ("GANs from scratch", vanilla GAN on MNIST).
 
 D: 784 -> 1024 -> 512 -> 256 -> 1, LeakyReLU(0.2) and Dropout(0.3) after each hidden layer (its masks drawn as
 uniform numbers >= p on the CPU, `dropout_masks="uniform"`: the same distribution, 2.6x faster than torch's
