@@ -235,8 +235,12 @@ def test_folder_without_classes_says_so(tmp_path, classes, found):
 def test_folder_num_classes_is_checked(tmp_path):
     from gan.data.image_folder import ImageFolderDataModule
 
+    root = str(make_class_folders(tmp_path / "imgs"))
     with pytest.raises(ConfigError, match="has 3 classes \\(cats, dogs, owls\\).*set data.num_classes=3"):
-        ImageFolderDataModule(str(make_class_folders(tmp_path / "imgs")), image_size=32, labels="folders").setup()
+        ImageFolderDataModule(root, image_size=32, labels="folders", num_classes=2).setup()
+    counted = ImageFolderDataModule(root, image_size=32, labels="folders")
+    counted.setup()
+    assert counted.num_classes == 3  # not given: counted from the class folders
 
 
 @pytest.mark.parametrize("size", [32, 64, 128])
