@@ -374,8 +374,8 @@ def _run_dir_as_output_dir(argv: list[str]) -> list[str]:
         return arg.split("=", 1)[0].lstrip("+~")
 
     given = [arg for arg in argv if "=" in arg and key(arg) == "hydra.run.dir"]
-    if not given:
-        return argv
+    if not given or any(arg.startswith("hydra.job.name=train_ddp_process_") for arg in argv):
+        return argv  # none given, or Lightning's DDP re-launch of this command for another rank: as Hydra reads it
     if any(arg in ("-m", "--multirun") for arg in argv):
         raise SystemExit("error: hydra.run.dir names one run's folder; a sweep's folder is hydra.sweep.dir=...")
     if len(given) > 1 or any("=" in arg and key(arg) == "paths.output_dir" for arg in argv):
