@@ -9,16 +9,6 @@ from omegaconf import OmegaConf
 OmegaConf.register_new_resolver("gan.if", lambda value, then, otherwise: then if value else otherwise, replace=True)
 
 
-def _pick(key, options: dict):
-    """`${gan.pick:${data.layout},{ring: 1, grid: 2}}`: a model setting chosen by the data (a per-dataset recipe).
-
-    A key with no entry gives None, so that the data's own check (e.g. of `data.layout`) reports the mistake."""
-    return options.get(key)
-
-
-OmegaConf.register_new_resolver("gan.pick", _pick, replace=True)
-
-
 def _multirun() -> bool:
     """True inside a job of `python -m gan.run -m ...` (its folder is then Hydra's sweep job folder)."""
     from hydra.core.hydra_config import HydraConfig

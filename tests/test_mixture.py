@@ -172,7 +172,8 @@ def test_discriminator_judges_points_over_the_mixtures_radius(make_cfg):
 
 
 def test_each_mixture_gets_its_own_pack_and_schedule(make_cfg):
-    # The ring trains a plain GAN, the grid packs 2 (conf/model/mixture.yaml, docs/mixtures.md); model.pack still wins.
+    # The ring trains a plain GAN, the grid packs 2 (conf/model/mixture.yaml, conf/recipe/mixture_grid.yaml); model.pack
+    # still wins.
     for data, pack, decay_start, steps, ema, r1 in (("ring", 1, 0.5, 10_000, 0.999, 0),
                                                     ("grid", 2, 0.0, 15_000, None, 1)):
         cfg = make_cfg("model=mixture", f"data={data}")
@@ -184,10 +185,7 @@ def test_each_mixture_gets_its_own_pack_and_schedule(make_cfg):
         assert cfg.trainer.max_epochs * cfg.data.steps_per_epoch == steps
         assert cfg.model.ema_decay == ema  # the ring draws from an average of G, which centres its modes
     assert make_cfg("model=mixture", "data=ring", "model.pack=2").model.discriminator.pack == 2
-    from omegaconf import OmegaConf
-
-    picked = OmegaConf.create({"key": "a", "x": "${gan.pick:${key},{a: 1, b: 2}}", "y": "${gan.pick:c,{a: 1}}"})
-    assert picked.x == 1 and picked.y is None
+    assert make_cfg("model=mixture", "data=grid", "model.r1_gamma=0").model.r1_gamma == 0  # the command line wins
 
 
 def test_an_unknown_layout_is_one_clear_error(make_cfg):
