@@ -22,10 +22,10 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 RUNS = {
-    "gaussian (default run)": [],
+    "gaussian (default run)": ["callbacks.gaussian_monitor.print_status=false"],
     "ring, 1,000 steps": ["model=mixture", "data=ring", "trainer.max_steps=1000"],
 }
-QUIET = ["logger=none", "callbacks.gaussian_monitor.print_status=false", "++trainer.enable_progress_bar=false"]
+QUIET = ["logger=none", "++trainer.enable_progress_bar=false"]
 
 
 def _spin() -> None:

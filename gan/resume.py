@@ -46,6 +46,7 @@ def resolve_resume(cfg: DictConfig, task_overrides: list[str], choices) -> DictC
     except Exception as error:  # noqa: BLE001 - YAML errors come in many types
         raise DataError(f"cannot read {saved} ({type(error).__name__}); is it the config.yaml gan.run wrote?") from None
     check_targets(recipe, str(saved))
+    _keep_own_monitors(recipe)
     _apply_overrides(recipe, overrides, choices or {}, run_dir, ckpt)
     with open_dict(recipe):
         recipe.paths.output_dir = str(run_dir)  # keep writing into the same run: one TensorBoard run, one folder
@@ -54,6 +55,23 @@ def resolve_resume(cfg: DictConfig, task_overrides: list[str], choices) -> DictC
             if node is not None and str(node.get("_target_", "")).endswith("CSVLogger"):
                 node.version = f"resumed-{time.strftime('%Y-%m-%d_%H-%M-%S')}"
     return recipe
+
+
+# Run folders saved before each variant's callbacks came with its model config (conf/callbacks/variant/) hold every
+# variant's monitors; resumed, a run keeps its own: the Gaussian's, the mixtures', or the image GANs'.
+_MONITORS = {"gaussian_monitor": "GaussianGAN", "mixture_monitor": "MixtureGAN", "sample_grid": None, "sample_quality": None}
+
+
+def _keep_own_monitors(recipe: DictConfig) -> None:
+    callbacks = recipe.get("callbacks") or {}
+    if not all(name in callbacks for name in _MONITORS):
+        return
+    model = str(recipe.model.get("_target_", "")).rsplit(".", 1)[-1]
+    own = model if model in _MONITORS.values() else None
+    with open_dict(recipe):
+        for name, variant in _MONITORS.items():
+            if variant != own:
+                del recipe.callbacks[name]
 
 
 def _first_runtime(run_dir: Path) -> DictConfig:

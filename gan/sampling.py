@@ -4,11 +4,12 @@ import math
 from pathlib import Path
 
 import torch
-from torchvision.utils import make_grid, save_image
+from torchvision.utils import save_image
 
 from gan.checkpoint import check_device, find_checkpoint, load_model
 from gan.errors import ConfigError
 from gan.models.gan import GAN
+from gan.render import density_figure, image_grid, save_figure, write_scatters
 
 
 def seeded_noise(model: GAN, n: int, seed: int) -> torch.Tensor:
@@ -118,21 +119,26 @@ def sample_images(model: GAN, n: int, out: Path, seed: int, steps: int | None, l
         strip_labels = None if labels is None else labels[:1].expand(steps)  # one class along the whole path
         strip = model.generate(noise=path_noise, labels=strip_labels).float().cpu()
         written.append(out / "interpolation.png")
-        save_image(make_grid(strip, nrow=steps, normalize=True, value_range=(-1, 1)), written[-1])
+        save_image(image_grid(strip, steps), written[-1])
     return written
 
 
 def sample_gaussian(model: GAN, n: int, out: Path, seed: int) -> list[Path]:
     """`samples.csv` (one number a line) and `histogram.png` over the target density."""
-    from gan.callbacks.gaussian import density_figure  # matplotlib only where it is needed
-
     samples = model.draw(n, seed=seed).double().cpu()
     csv = out / "samples.csv"
     csv.write_text("sample\n" + "".join(f"{x:.8g}\n" for x in samples.tolist()))
     mean, std = model.hparams.target_mean, model.hparams.target_std
     figure = density_figure(samples, mean, std, title=f"{n} samples from the generator vs N({mean:g}, {std:g})")
-    figure.savefig(out / "histogram.png", dpi=100)
-    return [csv, out / "histogram.png"]
+    return [csv, save_figure(figure, out / "histogram.png")]
+
+
+def sample_points(model: GAN, n: int, out: Path, seed: int) -> list[Path]:
+    """`samples.csv` (columns x, y) of n generated 2-D points and their scatter figure(s)."""
+    points = model.draw(n, seed=seed).double().cpu()
+    csv = out / "samples.csv"
+    csv.write_text("x,y\n" + "".join(f"{x:.8g},{y:.8g}\n" for x, y in points.tolist()))
+    return [csv, *write_scatters(model, n, seed, out / "scatter.png", "from the generator")]
 
 
 def sample(path: str | Path, n: int | None = None, out: str | Path | None = None, seed: int = 0,
@@ -160,7 +166,5 @@ def sample(path: str | Path, n: int | None = None, out: str | Path | None = None
     if model.sample_kind == "numbers":
         return sample_gaussian(model, n or 10_000, out, seed)
     if model.sample_kind == "points":  # 2-D mixtures: samples.csv (x, y) and scatter.png
-        from gan.callbacks.mixture import write_samples
-
-        return write_samples(model, n or 2500, out, seed)
+        return sample_points(model, n or 2500, out, seed)
     return sample_images(model, n or 64, out, seed, interpolate_steps, label, per_class, code, vary)

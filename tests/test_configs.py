@@ -169,3 +169,32 @@ def test_every_model_states_every_loop_and_game_key(make_cfg, tmp_path, model):
                 if p.default is not inspect.Parameter.empty and name not in ("num_classes", "conditional")]
     cfg = make_cfg(f"model={model}", f"data={DATA_FOR_MODEL.get(model, 'mnist')}", data_dir=tmp_path)
     assert [name for name in optional if name not in cfg.model] == []
+
+
+# What each variant shows comes with its model config (conf/callbacks/variant/); no callback asks what a model draws.
+OWN_MONITORS = {"gaussian": {"gaussian_monitor"}, "mixture": {"mixture_monitor"}}
+ALL_MONITORS = {"gaussian_monitor", "mixture_monitor", "sample_grid", "sample_quality"}
+
+
+@pytest.mark.parametrize("model", config_options("model"))
+def test_each_model_brings_its_own_monitors_and_no_others(make_cfg, tmp_path, model):
+    cfg = make_cfg(f"model={model}", f"data={DATA_FOR_MODEL.get(model, 'mnist')}", data_dir=tmp_path)
+    assert set(cfg.callbacks) & ALL_MONITORS == OWN_MONITORS.get(model, {"sample_grid", "sample_quality"})
+    assert {"last_checkpoint", "model_checkpoint", "graceful_stop", "run_time"} <= set(cfg.callbacks)
+
+
+def test_a_run_saved_with_every_monitor_resumes_with_its_own(make_cfg, tmp_path):
+    """Run folders saved before the split hold every variant's monitors: a resume keeps the run's own."""
+    from omegaconf import OmegaConf
+
+    from gan.resume import _keep_own_monitors
+
+    every = OmegaConf.merge(*(make_cfg(f"model={m}", f"data={d}", data_dir=tmp_path).callbacks
+                              for m, d in (("gaussian", "gaussian"), ("mixture", "ring"), ("vanilla", "mnist"))))
+    for model, data in (("gaussian", "gaussian"), ("mixture", "ring"), ("dcgan", "image_folder"), ("cgan", "mnist")):
+        recipe = make_cfg(f"model={model}", f"data={data}", data_dir=tmp_path)
+        with open_dict(recipe):
+            recipe.callbacks = OmegaConf.merge(recipe.callbacks, every)
+        _keep_own_monitors(recipe)
+        assert set(recipe.callbacks) & ALL_MONITORS == OWN_MONITORS.get(model, {"sample_grid", "sample_quality"})
+        assert len(build(recipe)["callbacks"]) == len(recipe.callbacks)

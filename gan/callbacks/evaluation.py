@@ -5,7 +5,6 @@ import logging
 import pytorch_lightning as pl
 from omegaconf import DictConfig
 from pytorch_lightning.utilities import rank_zero_only
-from pytorch_lightning.utilities.model_helpers import is_overridden
 
 log = logging.getLogger(__name__)
 
@@ -16,7 +15,8 @@ class SampleQuality(pl.Callback):
 
     `data` is the run's data config: the evaluator reads real images from its own copy of the datamodule, never
     from training's loaders. At fit start it says what is measured and builds a missing classifier (not under
-    `fast_dev_run`). A model that logs its own figures in `validation_step` (the Gaussian GAN) is left alone.
+    `fast_dev_run`). For image GANs (conf/callbacks/variant/images.yaml); the Gaussian GAN and the mixtures log their
+    own figures in `validation_step`.
     """
 
     def __init__(self, data: DictConfig | dict, cache_dir: str | None = None, every_n_epochs: int | None = 1) -> None:
@@ -26,8 +26,6 @@ class SampleQuality(pl.Callback):
 
     def on_fit_start(self, trainer: pl.Trainer, pl_module) -> None:
         self.evaluator = None
-        if is_overridden("validation_step", pl_module):
-            return
         evaluator = pl_module.evaluator(data=self.data, cache_dir=self.cache_dir, build=not trainer.fast_dev_run)
         if evaluator is None:
             return

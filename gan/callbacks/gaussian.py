@@ -1,40 +1,20 @@
 """What a Gaussian run shows: the original's status line, moments beside targets, histograms, density plots."""
 
-import math
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")  # no screen on servers; figures go to files and TensorBoard
-import matplotlib.pyplot as plt
 import pytorch_lightning as pl
-import torch
 from pytorch_lightning.utilities import rank_zero_only
 
 from gan.callbacks import describe_discriminator, tensorboard_writer
-
-
-def density_figure(samples: torch.Tensor, mean: float, std: float, title: str) -> plt.Figure:
-    """Histogram of generated samples over the target density, as the seeds plot it."""
-    fig, ax = plt.subplots(figsize=(6, 4))
-    values = samples.detach().cpu().double().numpy()
-    ax.hist(values, bins=50, density=True, alpha=0.6, label="generated")
-    grid = torch.linspace(mean - 4 * std, mean + 4 * std, 400, dtype=torch.float64)
-    pdf = torch.exp(-0.5 * ((grid - mean) / std) ** 2) / (std * math.sqrt(2 * math.pi))
-    ax.plot(grid.numpy(), pdf.numpy(), "k-", label=f"real N({mean:g}, {std:g})")
-    ax.set(xlabel="Value", ylabel="Density", title=title)
-    ax.grid(True)
-    ax.legend()
-    fig.tight_layout()
-    return fig
+from gan.render import density_figure, save_figure
 
 
 class GaussianMonitor(pl.Callback):
     """Prints the original's status line and logs moments, histograms and density figures.
 
     Runs after each validation (every `trainer.check_val_every_n_epoch` epochs), so it reads the
-    `val/...` figures the model has just computed on its fixed evaluation draws. Acts on models whose samples
-    are numbers (`sample_kind == "numbers"`, the Gaussian GAN) and which say what they target.
+    `val/...` figures the model has just computed on its fixed evaluation draws. For the Gaussian GAN
+    (conf/callbacks/variant/gaussian.yaml): a model that draws numbers and says what it targets.
     """
 
     def __init__(self, print_status: bool = True, figure_every_n_epochs: int = 3, final_png: str = "histogram.png"):
@@ -44,12 +24,10 @@ class GaussianMonitor(pl.Callback):
 
     def status_each_epoch(self, pl_module) -> bool:
         """Whether this run prints its status line every epoch (gan.callbacks.progress.EpochLines then prints none)."""
-        return self.print_status and pl_module.sample_kind == "numbers"
+        return self.print_status
 
     @rank_zero_only
     def on_fit_start(self, trainer: pl.Trainer, pl_module) -> None:
-        if pl_module.sample_kind != "numbers":
-            return
         tb = tensorboard_writer(trainer)
         if tb is not None:  # one chart per moment with generated and target lines together
             tb.add_custom_scalars(
@@ -63,7 +41,7 @@ class GaussianMonitor(pl.Callback):
 
     @rank_zero_only
     def on_validation_epoch_end(self, trainer: pl.Trainer, pl_module) -> None:
-        if trainer.sanity_checking or pl_module.sample_kind != "numbers":
+        if trainer.sanity_checking:
             return
         hp = pl_module.hparams
         targets = {"mean": hp.target_mean, "std": hp.target_std, "skew": 0.0, "kurtosis": 0.0}
@@ -91,13 +69,12 @@ class GaussianMonitor(pl.Callback):
 
     @rank_zero_only
     def on_fit_end(self, trainer: pl.Trainer, pl_module) -> None:
-        if pl_module.sample_kind != "numbers" or not self.final_png:
+        if not self.final_png:
             return
         hp = pl_module.hparams
         samples = pl_module.draw(hp.eval_samples, seed=0)
         fig = density_figure(samples, hp.target_mean, hp.target_std, "Histogram of Generated Distribution")
-        fig.savefig(Path(trainer.default_root_dir) / self.final_png, dpi=100)
-        plt.close(fig)
+        save_figure(fig, Path(trainer.default_root_dir) / self.final_png)
 
 
 def _f(metrics: dict, key: str) -> str:

@@ -5,9 +5,10 @@ from pathlib import Path
 
 import pytorch_lightning as pl
 from pytorch_lightning.utilities import rank_zero_only
-from torchvision.utils import make_grid, save_image
+from torchvision.utils import save_image
 
 from gan.callbacks import tensorboard_writer
+from gan.render import image_grid
 
 
 class SampleGrid(pl.Callback):
@@ -16,7 +17,7 @@ class SampleGrid(pl.Callback):
     a row: 64 images as 8 x 8, 16 as 4 x 4.
 
     The index is the 1-based epoch in epoch mode, as the Tom & Jerry notebook's `generated-images-0001.png, -0051, ...`,
-    and the training step in step mode. Acts only on models whose samples are images; what the grid holds
+    and the training step in step mode. For image GANs (conf/callbacks/variant/images.yaml); what the grid holds
     is the model's `grid_inputs` (a conditional model: one row per class, the same noise down each column).
     """
 
@@ -50,15 +51,13 @@ class SampleGrid(pl.Callback):
             self.save(trainer, pl_module, index=index, tb_step=step)
 
     @rank_zero_only
-    def save(self, trainer: pl.Trainer, pl_module, index: int, tb_step: int) -> Path | None:
-        if pl_module.fixed_noise.dim() < 2 or pl_module.sample_kind != "images":
-            return None
+    def save(self, trainer: pl.Trainer, pl_module, index: int, tb_step: int) -> Path:
         # The model says what its picture is: the fixed noise, or for a conditional model one row per class.
         noise, labels, nrow = pl_module.grid_inputs(self.num_samples)
         images = pl_module.generate(noise=noise, labels=labels)  # eval mode, no grad
         # At most `nrow` images a row; fewer than fill a square of them (the vanilla GAN's 16) are laid out square.
         nrow = nrow or min(self.nrow, math.ceil(math.sqrt(len(images))))
-        grid = make_grid(images.float().cpu(), nrow=nrow, normalize=True, value_range=(-1, 1))
+        grid = image_grid(images, nrow)
         path = Path(trainer.default_root_dir) / self.dirname / self.filename.format(index)
         path.parent.mkdir(parents=True, exist_ok=True)
         save_image(grid, path)
