@@ -1,4 +1,4 @@
-"""What users get: the end state of `python -m gan.run seed=N`, for our default and for the seed program.
+"""What users get: the end state of `python -m gan.run seed=N`, for our default and for the original program "as written".
 
 Each run is the real entry point's `train(cfg)` (logger off, status line off), run to its end; nothing is
 stopped early and no moment during training counts. For each seed it prints the end state on 10,000 fresh
@@ -16,13 +16,13 @@ the draws the outermost bin holds the single most extreme draw, and exact draws 
 on more than 9 seeds in 10 (the `exact` rows measure that, beside each run, with both spans).
 
     python -m benchmarks.gaussian_endstate                                  # default: tuned 0-19, untuned 100-119
-    python -m benchmarks.gaussian_endstate --seed-program 100-102           # also the seed program on 3 seeds
-    python -m benchmarks.gaussian_endstate --tuned "" --untuned 100-119 --fresh 300-319 --seed-program 100 --figures docs
+    python -m benchmarks.gaussian_endstate --as-written 100-102           # also the original program on 3 seeds
+    python -m benchmarks.gaussian_endstate --tuned "" --untuned 100-119 --fresh 300-319 --as-written 100 --figures docs
     python -m benchmarks.gaussian_endstate --untuned 200-204 model.g_lr=2e-3  # overrides apply to the default
 
 `--figures DIR` copies the end-state histogram of the default's first untuned seed to DIR/gaussian_default.png and
-(with --seed-program) of the seed program's first seed to DIR/gaussian_seed.png. The seed program
-(5000 epochs of 20 + 20 updates) is slow, so it runs only on the seeds given to --seed-program.
+(with --as-written) of the original program's first seed to DIR/gaussian_seed.png. The original program
+(5000 epochs of 20 + 20 updates) is slow, so it runs only on the seeds given to --as-written.
 """
 
 import argparse
@@ -140,7 +140,7 @@ def main() -> None:
     parser.add_argument("--tuned", default="0-19", help="seeds the default recipe was chosen on (default 0-19)")
     parser.add_argument("--untuned", default="100-119", help="seeds never used to choose it (default 100-119)")
     parser.add_argument("--fresh", default="", help="seeds never run before, e.g. 300-319 (once, at the end)")
-    parser.add_argument("--seed-program", default=None, help="seeds for experiment=gaussian_seed, e.g. 100-102")
+    parser.add_argument("--as-written", default=None, help="seeds for experiment=gaussian_seed, e.g. 100-102")
     parser.add_argument("--figures", default=None, help="folder for gaussian_default.png and gaussian_seed.png")
     parser.add_argument("--figure-group", default="untuned", help="whose first seed --figures shows (e.g. fresh)")
     parser.add_argument("overrides", nargs="*", help="Hydra overrides for the default recipe")
@@ -152,7 +152,7 @@ def main() -> None:
     jobs = [("default", "tuned", s, args.overrides) for s in parse_seeds(args.tuned)]
     jobs += [("default", "untuned", s, args.overrides) for s in parse_seeds(args.untuned)]
     jobs += [("default", "fresh", s, args.overrides) for s in parse_seeds(args.fresh)]
-    jobs += [("seed program", "untuned", s, ["experiment=gaussian_seed"]) for s in parse_seeds(args.seed_program)]
+    jobs += [("as written", "untuned", s, ["experiment=gaussian_seed"]) for s in parse_seeds(args.as_written)]
     print(f"threads as each run's default (threads=auto); default overrides: {' '.join(args.overrides) or '(none)'}")
     print("| recipe | seeds | seed | mean | std | KS | W1 | 0.1 % | 99.9 % | pile | pile, full range | all targets "
           "| train wall s | train CPU s | CPU s |")

@@ -1,12 +1,12 @@
 """Sample quality of MNIST GANs over training, over the project's classifier, beside the real-vs-real floor.
 
-Two modes. By epochs: FID, KID and class entropy at every epoch for the seed recipe and our default recipe
+Two modes. By epochs: FID, KID and class entropy at every epoch for the MNIST notebook's recipe and our default recipe
 (when both resolve to the same model, data and trainer settings, it trains once and says so):
 
     python -m gan.features data=mnist                         # optional: runs build the classifier when missing (~/.cache/gan)
     python benchmarks/mnist_quality.py --epochs 5 --data-dir ../shared/data
 
-Quality per time (`--cpu-seconds`): the seed recipe (experiment=mnist_seed) and the best recipe
+Quality per time (`--cpu-seconds`): the MNIST notebook's recipe (experiment=mnist_seed) and the best recipe
 (experiment=mnist_best) each get the same budget of training CPU seconds; FID, precision/recall and classes covered
 are measured every `--every` training CPU seconds on `--curve-samples` images (evaluation time is not counted in
 either clock), the end state on model.eval_samples (10,000). Saves the curve and both end-state grids (docs/):

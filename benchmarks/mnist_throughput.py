@@ -48,8 +48,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 BATCH = 100
 WAYS = {
-    "a": "(a) seed loop, per-item ToTensor DataLoader",
-    "b": "(b) seed loop, pre-decoded tensor",
+    "a": "(a) the notebook's loop, per-item ToTensor DataLoader",
+    "b": "(b) the notebook's loop, pre-decoded tensor",
     "b'": "(b') shared-step arithmetic before, plain loop, tensor",
     "b''": "(b'') shared-step arithmetic now (one D pass, fused Adam), plain loop",
     "c": "(c) gan.run train(cfg), model=vanilla data=mnist",

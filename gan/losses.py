@@ -2,7 +2,7 @@
 they need. `gan.game.GANLoss` puts them together for the loop.
 
 Each adversarial term is named for the player it trains. The sigmoid lives inside `softplus` (the stable form of
-`binary_cross_entropy_with_logits`), which is the seeds' sigmoid-then-`BCELoss` written in a numerically stable way:
+`binary_cross_entropy_with_logits`), which is the original programs' sigmoid-then-`BCELoss` written in a numerically stable way:
 softplus(-l) = -log sigmoid(l) = -log D(x), softplus(l) = -log(1 - D(x)).
 """
 
@@ -12,7 +12,7 @@ import torch.nn.functional as F
 
 # ---- the original game and its non-saturating variant (Goodfellow et al. 2014) -------------------
 def d_loss_bce(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
-    """Discriminator: BCE with label 1 on real and 0 on fake, the two terms summed as all the seeds do.
+    """Discriminator: BCE with label 1 on real and 0 on fake, the two terms summed as all the original programs do.
 
     It is -[log D(x) + log(1 - D(G(z)))], i.e. D's side of the minimax value V(D, G), for `bce` and `minimax` alike.
     """

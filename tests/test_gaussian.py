@@ -139,7 +139,7 @@ def test_seed_experiment_is_the_seed_program(make_cfg):
 
 
 def test_benchmark_baseline_checks_and_stops():
-    """The benchmark's plain seed program calls its check every `check_every` epochs and stops on True."""
+    """The benchmark's plain original program calls its check every `check_every` epochs and stops on True."""
     from benchmarks.gaussian_baseline import train_baseline
 
     seen = []

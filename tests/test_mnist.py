@@ -175,7 +175,7 @@ def one_thread():
 
 @pytest.mark.slow
 def test_short_training_logs_status_and_grids(make_cfg, tmp_path, capsys, one_thread):
-    """200 real steps of the seed recipe on MNIST (two epochs of 100 batches), grids every 50 steps.
+    """200 real steps of the MNIST notebook's recipe on MNIST (two epochs of 100 batches), grids every 50 steps.
 
     The networks are narrowed (same depth and layout) to keep the test fast on 2 shared cores; the original's
     exact widths are checked above and run in the fast_dev_run tests."""

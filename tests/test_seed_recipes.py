@@ -1,4 +1,4 @@
-"""The seed experiments resolve to the recipe they resolved to before the loss family, and train the same numbers
+"""The "as written" experiments resolve to the recipe they resolved to before the loss family, and train the same numbers
 (to within what float32 rounding on another CPU changes).
 
 The snapshots in tests/snapshots/ were recorded by `python -m tests.seed_recipes` at commit 428f428, before
@@ -11,7 +11,7 @@ import yaml
 
 from tests.seed_recipes import EXPERIMENTS, SNAPSHOTS, TRAJECTORIES, first_steps, resolved_recipe
 
-# Keys the loss family added, at the value each seed recipe must resolve to: every one of them off.
+# Keys the loss family added, at the value each "as written" recipe must resolve to: every one of them off.
 ADDED_OFF = {
     "model.gradient_penalty": 0,
     "model.r1_gamma": 0,
@@ -38,10 +38,10 @@ ADDED_OFF = {
     "data.labels": None,
     "data.num_classes": None,
     "data.background": "white",  # transparent pixels on white, as the loader always composited them
-    # Speed (docs/speed.md): the seeds keep two D passes and torch's per-tensor Adam, and are not compiled.
+    # Speed (docs/speed.md): the original programs keep two D passes and torch's per-tensor Adam, and are not compiled.
     "model.d_one_pass": False,
     "model.compile": False,
-    "model.discriminator.dropout_masks": "bernoulli",  # torch's own dropout masks (nn.Dropout), as the seed
+    "model.discriminator.dropout_masks": "bernoulli",  # torch's own dropout masks (nn.Dropout), as the MNIST notebook
     "model.g_optimizer.fused": False,
     "model.d_optimizer.fused": False,
     "trainer.max_time": None,  # a listed key now (Lightning's own default): no wall-clock limit
@@ -71,7 +71,7 @@ def test_seed_experiment_resolves_to_its_recipe(experiment):
     assert {k: now.get(k, "<missing>") for k in before} == before
     added = {k: v for k, v in now.items() if k not in before}
     unexpected = {k for k in added if k not in ADDED_OFF and k != "model.r1_every" and k != "model.discriminator.norm"}
-    assert not unexpected, f"keys new to a seed recipe: {sorted(unexpected)}; add them to ADDED_OFF, off"
+    assert not unexpected, f"keys new to an \"as written\" recipe: {sorted(unexpected)}; add them to ADDED_OFF, off"
     assert {k: v for k, v in added.items() if k in ADDED_OFF} == {k: ADDED_OFF[k] for k in added if k in ADDED_OFF}
     if "model.discriminator.norm" in added:
         assert added["model.discriminator.norm"] == "batch"  # the original's DCGAN critic keeps its BatchNorm

@@ -27,7 +27,7 @@ class GaussianDataModule(ResumableDataModule):
     """N(mean, std) in sets of `sample_size` draws; one batch feeds `slices` discriminator updates.
 
     A batch is (slices * sets_per_update, sample_size): each of the model's `d_steps` updates takes its
-    own `sets_per_update` sets, as the seed draws a fresh real set for each of its 20 D steps. An
+    own `sets_per_update` sets, as the original draws a fresh real set for each of its 20 D steps. An
     "epoch" here is `steps_per_epoch` training steps (each one original epoch), so the original's 5000 epochs
     are 50 Lightning epochs of 100.
     """

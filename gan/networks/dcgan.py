@@ -14,7 +14,7 @@ output layer is the usual k4 s2 p1 and G has 3 or 4 hidden blocks, D 3 or 4 stri
 At 28 px (MNIST-like data) the smallest map is 7x7 instead of 4x4: G's first block grows 1x1 to 7x7 (k7 s1 p0),
 then 7 -> 14 -> 28; D halves 28 -> 14 -> 7 and its last convolution reads the 7x7 map (k7), the usual small
 DCGAN for MNIST (G 2w-w, D w-2w channels).
-All convolutions are bias-free, as in the seed. D returns logits; the sigmoid lives in the loss.
+All convolutions are bias-free, as in the Tom & Jerry notebook. D returns logits; the sigmoid lives in the loss.
 
 With `num_classes` (model=dcgan model.conditional=true) both are conditional: G joins a learned label embedding
 of `latent_dim` numbers to z, so its first layer sees (B, 2 * latent_dim, 1, 1) (`conditioning="concat"`), or

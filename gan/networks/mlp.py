@@ -2,9 +2,9 @@
 
 D: 784 -> 1024 -> 512 -> 256 -> 1, LeakyReLU(0.2) and Dropout(0.3) after each hidden layer (its masks drawn as
 uniform numbers >= p on the CPU, `dropout_masks="uniform"`: the same distribution, 2.6x faster than torch's
-`bernoulli_`; "bernoulli" draws torch's own, as the seed experiment does).
+`bernoulli_`; "bernoulli" draws torch's own, as the MNIST notebook does).
 G: 100 -> 256 -> 512 -> 1024 -> 784, LeakyReLU(0.2), tanh out, reshaped to an image.
-The seed ends D with a sigmoid for `BCELoss`; here D returns the logit and the sigmoid lives in the
+The MNIST notebook ends D with a sigmoid for `BCELoss`; here D returns the logit and the sigmoid lives in the
 loss (`gan.losses`), the same function computed stably. Image shapes come from the data config.
 
 With `num_classes`, both become Mirza & Osindero's (2014) conditional MLPs: a learned label embedding of
