@@ -37,6 +37,9 @@ def preflight(cfg: DictConfig) -> None:
         for name in ("generator", "discriminator"):
             if model.get(name) is not None:
                 check_network(model[name])
+        if (model.get("generator") or {}).get("tails_from") is not None and model.get("noise") != "uniform":
+            raise ConfigError(f"model.generator.tails_from reads each noise draw as a uniform number, but model.noise="
+                              f"{model.get('noise')}; set model.noise=uniform, or model.generator.tails_from=null.")
     accelerator = str(trainer.get("accelerator", ""))
     if accelerator in ("gpu", "cuda") and not gpu_driver_present():
         raise ConfigError(f"trainer.accelerator={accelerator}: no GPU driver on this machine (no /dev/nvidia*, "

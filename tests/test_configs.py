@@ -189,12 +189,13 @@ def test_a_run_saved_with_every_monitor_resumes_with_its_own(make_cfg, tmp_path)
 
     from gan.resume import _keep_own_monitors
 
-    every = OmegaConf.merge(*(make_cfg(f"model={m}", f"data={d}", data_dir=tmp_path).callbacks
-                              for m, d in (("gaussian", "gaussian"), ("mixture", "ring"), ("vanilla", "mnist"))))
+    every = {}
+    for m, d in (("gaussian", "gaussian"), ("mixture", "ring"), ("vanilla", "mnist")):
+        every.update(OmegaConf.to_container(make_cfg(f"model={m}", f"data={d}", data_dir=tmp_path).callbacks))
     for model, data in (("gaussian", "gaussian"), ("mixture", "ring"), ("dcgan", "image_folder"), ("cgan", "mnist")):
         recipe = make_cfg(f"model={model}", f"data={data}", data_dir=tmp_path)
         with open_dict(recipe):
-            recipe.callbacks = OmegaConf.merge(recipe.callbacks, every)
+            recipe.callbacks = {**every, **OmegaConf.to_container(recipe.callbacks)}
         _keep_own_monitors(recipe)
         assert set(recipe.callbacks) & ALL_MONITORS == OWN_MONITORS.get(model, {"sample_grid", "sample_quality"})
         assert len(build(recipe)["callbacks"]) == len(recipe.callbacks)

@@ -72,6 +72,41 @@ def test_generator_maps_each_draw():
     assert len([m for m in g.net if isinstance(m, torch.nn.Linear)]) == 3  # 1 -> 5 -> 5 -> 1
 
 
+def test_tails_continue_the_body_in_a_straight_line_beyond_the_threshold():
+    """With tails_from=t, a uniform draw beyond the normal quantile t goes on along the secant of G between t - 1
+    and t, so G reaches past what its bounded network can (no pile at its edges); inside, G is its network."""
+    torch.manual_seed(0)
+    g = GaussianGenerator(noise_dim=1, hidden_sizes=[8, 8], tails_from=2.0)
+    normal = torch.distributions.Normal(0.0, 1.0)
+    z = torch.tensor([-5.0, -3.0, -2.0, -1.0, 0.0, 1.0, 2.0, 3.0, 5.0])
+    u = normal.cdf(z).view(1, -1, 1)
+    with torch.no_grad():
+        out, net = g(u)[0], g.net(u).view(-1)
+    at = dict(zip(z.tolist(), net.tolist()))
+    inside = z.abs() <= 2
+    torch.testing.assert_close(out[inside], net[inside])
+    for side in (1.0, -1.0):
+        edge, slope = at[2.0 * side], (at[2.0 * side] - at[1.0 * side]) * side
+        for far in (3.0, 5.0):
+            assert out[z == far * side].item() == pytest.approx(edge + slope * (far - 2.0) * side, abs=1e-3)
+    # the network alone is bounded: at z = 5 it is barely past z = 3; the tails are not
+    assert abs(net[-1] - net[-2]) < abs(out[-1] - out[-2]) / 10
+    # A tail draw moves where the line starts, G at z = t, and not its slope (the body's own).
+    g(normal.cdf(torch.tensor([3.0])).view(1, 1, 1)).sum().backward()
+    from_tail = [p.grad.clone() for p in g.net.parameters()]
+    g.zero_grad()
+    g.net(normal.cdf(torch.tensor([2.0])).view(1, 1)).sum().backward()
+    for tail, edge in zip(from_tail, (p.grad for p in g.net.parameters())):
+        torch.testing.assert_close(tail, edge, rtol=1e-3, atol=1e-6)
+
+
+def test_tails_need_uniform_noise(make_cfg):
+    from gan.preflight import preflight
+
+    with pytest.raises(ConfigError, match="model.noise=uniform"):
+        preflight(make_cfg("model.noise=normal", "++model.generator.tails_from=2"))
+
+
 def test_unknown_preprocess_is_a_config_error():
     with pytest.raises(ConfigError, match="moments"):
         GaussianDiscriminator(sample_size=500, preprocess="quantiles")

@@ -26,6 +26,8 @@ BAD = [
     ("gan.networks.dcgan.DCGANDiscriminator", {"image_size": 32, "width": 2, "num_classes": 3}, {"pack": 2},
      "use model.pack=1 for model.conditional=true"),
     ("gan.networks.gaussian.GaussianGenerator", {}, {"activation": "swish"}, "model.generator.activation='swish'"),
+    ("gan.networks.gaussian.GaussianGenerator", {}, {"tails_from": 0}, "model.generator.tails_from=0"),
+    ("gan.networks.gaussian.GaussianGenerator", {"tails_from": 2.0}, {"noise_dim": 2}, "noise_dim=2"),
     ("gan.networks.gaussian.GaussianDiscriminator", {"sample_size": 8}, {"preprocess": "quantiles"},
      "model.discriminator.preprocess='quantiles'"),
     ("gan.networks.gaussian.GaussianDiscriminator", {"sample_size": 8}, {"pack": 0}, "model.pack=0"),

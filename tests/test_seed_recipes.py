@@ -25,6 +25,7 @@ ADDED_OFF = {
     "model.feature_build.self_supervised": None,  # a folder's self-supervised features: the defaults
     "model.nearest_k": 5,
     # PacGAN packing and the toy recipes' learning-rate decay, off.
+    "model.generator.tails_from": None,  # the Gaussian G is its network alone, as the original's
     "model.pack": 1,
     "model.discriminator.pack": 1,
     "model.lr_decay_start": None,

@@ -11,7 +11,7 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 
 from gan.errors import ConfigError
-from gan.settings import whole_number
+from gan.settings import number, whole_number
 
 DCGAN_IMAGE_SIZES = (28, 32, 64, 128)
 DCGAN_D_NORMS = ("batch", "none", "layer", "instance")  # the keys of gan.networks.dcgan.D_NORMS
@@ -57,7 +57,7 @@ def dcgan_halvings(image_size: int, width: int, key: str) -> int:
         raise ConfigError(f"{key}.image_size={image_size}: DCGAN supports {', '.join(map(str, DCGAN_IMAGE_SIZES))} "
                           "px; set data.image_size to one of them.")
     if int(width) < 1:
-        raise ConfigError(f"{key}.width={width}: the width multiplier must be a positive integer (the seed: 64).")
+        raise ConfigError(f"{key}.width={width}: the width multiplier must be a positive integer (the Tom & Jerry notebook's: 64).")
     return int(math.log2(image_size // (7 if image_size == 28 else 4)))
 
 
@@ -92,9 +92,15 @@ def dcgan_discriminator(image_size=None, width=None, norm=None, pack=None, num_c
     class_count(num_classes)
 
 
-def gaussian_generator(hidden_sizes=None, activation=None, **_) -> None:
+def gaussian_generator(hidden_sizes=None, activation=None, tails_from=None, noise_dim=None, **_) -> None:
     layer_sizes("model.generator.hidden_sizes", hidden_sizes)
     one_of(activation, ACTIVATIONS, "model.generator.activation")
+    if tails_from is not None and not number("model.generator.tails_from", tails_from, "model.generator.tails_from=2") > 0:
+        raise ConfigError(f"model.generator.tails_from={tails_from}: the tail path starts beyond this many standard "
+                          "deviations of the noise; use a positive number such as 2, or null for none.")
+    if tails_from is not None and noise_dim is not None and int(noise_dim) != 1:
+        raise ConfigError(f"model.generator.tails_from with noise_dim={noise_dim}: the tails continue G along its one "
+                          "uniform input; use model.generator.noise_dim=1, or tails_from=null.")
 
 
 def gaussian_discriminator(preprocess=None, hidden_sizes=None, activation=None, pack=None, **_) -> None:
@@ -122,11 +128,11 @@ def mlp_discriminator(hidden_sizes=None, dropout=None, dropout_masks=None, pack=
                       **_) -> None:
     if dropout_masks is not None and dropout_masks not in ("uniform", "bernoulli"):
         raise ConfigError(f"model.discriminator.dropout_masks={dropout_masks}: use uniform (fast on the CPU) or "
-                          "bernoulli (torch's own masks, as the seed).")
+                          "bernoulli (torch's own masks, as the MNIST notebook).")
     if pack is not None:
         pack_size(pack)
     if dropout is not None and not 0.0 <= dropout < 1.0:
-        raise ConfigError(f"model.discriminator.dropout={dropout}: use a value in [0, 1), e.g. 0.3 as the seed.")
+        raise ConfigError(f"model.discriminator.dropout={dropout}: use a value in [0, 1), e.g. 0.3 as the MNIST notebook.")
     layer_sizes("model.discriminator.hidden_sizes", hidden_sizes)
     class_count(num_classes)
     label_code(embed_dim, "model.discriminator")
