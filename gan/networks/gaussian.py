@@ -82,7 +82,7 @@ class GaussianGenerator(nn.Module):
         # beyond |z| = t (2.3 % of draws each side for t = 2) G continues in a straight line in z, with the slope of
         # its own body between |z| = t - 1 and t: the body, which the critic sees most of, sets the tails. The tail
         # draws move where the line starts (G at |z| = t), not its slope: their noisy pull on the slope bent the
-        # body between |z| = 1 and 2 (median KS 0.015 against 0.012 on 20 fresh seeds; docs/gaussian.md).
+        # body between |z| = 1 and 2 (median KS 0.015 against 0.012 on 19 fresh seeds; docs/gaussian.md).
         self.tails_from = tails_from
         if tails_from is not None:
             knots = torch.tensor([-tails_from, 1 - tails_from, tails_from - 1, tails_from], dtype=torch.float64)
