@@ -1,4 +1,4 @@
-"""What users get: the end state of `python -m gan.run seed=N`, for our default and for the original program "as written".
+"""What users get: the end state of `python -m gan.run seed=N`, for our default and the program as written.
 
 Each run is the real entry point's `train(cfg)` (logger off, status line off), run to its end; nothing is
 stopped early and no moment during training counts. For each seed it prints the end state on 10,000 fresh

@@ -2,7 +2,7 @@
 they need. `gan.game.GANLoss` puts them together for the loop.
 
 Each adversarial term is named for the player it trains. The sigmoid lives inside `softplus` (the stable form of
-`binary_cross_entropy_with_logits`), which is the original programs' sigmoid-then-`BCELoss` written in a numerically stable way:
+`binary_cross_entropy_with_logits`), which is the originals' sigmoid-then-`BCELoss` written in a numerically stable way:
 softplus(-l) = -log sigmoid(l) = -log D(x), softplus(l) = -log(1 - D(x)).
 """
 

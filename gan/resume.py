@@ -59,7 +59,8 @@ def resolve_resume(cfg: DictConfig, task_overrides: list[str], choices) -> DictC
 
 # Run folders saved before each variant's callbacks came with its model config (conf/callbacks/variant/) hold every
 # variant's monitors; resumed, a run keeps its own: the Gaussian's, the mixtures', or the image GANs'.
-_MONITORS = {"gaussian_monitor": "GaussianGAN", "mixture_monitor": "MixtureGAN", "sample_grid": None, "sample_quality": None}
+_MONITORS = {"gaussian_monitor": "GaussianGAN", "mixture_monitor": "MixtureGAN",
+             "sample_grid": None, "sample_quality": None}  # None: the image GANs
 
 
 def _keep_own_monitors(recipe: DictConfig) -> None:

@@ -26,7 +26,7 @@ PLACE = Path("/snapshot/run")  # a fixed output folder, so paths in the resolved
 # The first training steps of each original's recipe, small enough for a test (losses are per step, logged every step).
 # Our default Gaussian recipe is not a program as written: it was retuned on purpose (docs/gaussian.md), so it is
 # not pinned here.
-# The speed switches (docs/speed.md) are set back to the original programs' arithmetic: two D passes, torch's per-tensor Adam.
+# The speed switches (docs/speed.md) are set back to the originals' arithmetic: two D passes, torch's per-tensor Adam.
 AS_THE_SEEDS = ["model.d_one_pass=false", "model.g_optimizer.fused=false", "model.d_optimizer.fused=false"]
 TRAJECTORIES = {
     "gaussian_seed": ["experiment=gaussian_seed"],

@@ -73,7 +73,7 @@ def test_label_code_size_is_embed_dim():
 
 
 def test_unconditional_networks_are_built_as_before():
-    """num_classes=None adds no parameter and draws nothing more at init: the "as written" recipes stay bit-identical."""
+    """num_classes=None adds no parameter and draws nothing more at init: "as written" recipes stay the same."""
     torch.manual_seed(0)
     before = MLPGenerator(latent_dim=4, channels=1, image_size=28, hidden_sizes=[8]).state_dict()
     torch.manual_seed(0)

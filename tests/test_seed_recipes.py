@@ -1,5 +1,5 @@
-"""The "as written" experiments resolve to the recipe they resolved to before the loss family, and train the same numbers
-(to within what float32 rounding on another CPU changes).
+"""The "as written" experiments resolve to the recipe they resolved to before the loss family, and train the same
+numbers (to within what float32 rounding on another CPU changes).
 
 The snapshots in tests/snapshots/ were recorded by `python -m tests.seed_recipes` at commit 428f428, before
 `model.loss` grew into the loss family; keys added since must sit at values that leave the game as it was.

@@ -1,5 +1,5 @@
 """Speed without a change to the math (docs/speed.md): D's one pass over [real; fake] gives the two passes' loss and
-gradients; the original programs keep two passes; compiled networks train; errors come before Lightning is imported; the GPU
+gradients; the originals keep two passes; compiled networks train; errors come before Lightning is imported; the GPU
 check says plainly when there is no GPU."""
 
 import json

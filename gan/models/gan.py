@@ -77,7 +77,7 @@ class GAN(Conditioning, pl.LightningModule):
         `d_one_pass`: D scores real and fake in one forward pass where it mixes no samples (gan/game.py); false
         keeps two. `compile`: G and D are compiled with torch.compile when training starts (docs/speed.md).
         `lr_decay_start`: the fraction of the run after which both learning rates fall linearly to 0 at its last
-        step (`gan.models.schedule`); None keeps them constant, as the original programs do. `pack`: PacGAN's samples per D
+        step (`gan.models.schedule`); None keeps them constant, as the originals do. `pack`: PacGAN's samples per D
         judgement, which the discriminator applies (`${model.pack}` in its config); checked against it."""
         super().__init__()
         self.loss = checked_game(  # every setting checked first, in gan/game.py: gan.run checks them before Lightning
@@ -163,7 +163,7 @@ class GAN(Conditioning, pl.LightningModule):
         real_slices = self._split(self.real_from_batch(batch))
         c_slices = self._split(self.condition_from_batch(batch))
         # The fakes are made once with their graph: the first D update sees them detached and the first
-        # G update back-propagates through them; further updates draw fresh noise, as the original programs do. A conditional
+        # G update back-propagates through them; further updates draw fresh noise, as the originals do. A conditional
         # model's fakes are drawn for the labels of the real slice D compares them with.
         noise = self.sample_noise(len(real_slices[0]))
         fake = self._g(self.generator, noise, c_slices[0])

@@ -57,7 +57,7 @@ def dcgan_halvings(image_size: int, width: int, key: str) -> int:
         raise ConfigError(f"{key}.image_size={image_size}: DCGAN supports {', '.join(map(str, DCGAN_IMAGE_SIZES))} "
                           "px; set data.image_size to one of them.")
     if int(width) < 1:
-        raise ConfigError(f"{key}.width={width}: the width multiplier must be a positive integer (the Tom & Jerry notebook's: 64).")
+        raise ConfigError(f"{key}.width={width}: the width multiplier must be a positive integer (the notebook's: 64).")
     return int(math.log2(image_size // (7 if image_size == 28 else 4)))
 
 
@@ -95,7 +95,8 @@ def dcgan_discriminator(image_size=None, width=None, norm=None, pack=None, num_c
 def gaussian_generator(hidden_sizes=None, activation=None, tails_from=None, noise_dim=None, **_) -> None:
     layer_sizes("model.generator.hidden_sizes", hidden_sizes)
     one_of(activation, ACTIVATIONS, "model.generator.activation")
-    if tails_from is not None and not number("model.generator.tails_from", tails_from, "model.generator.tails_from=2") > 0:
+    key = "model.generator.tails_from"
+    if tails_from is not None and not number(key, tails_from, f"{key}=2") > 0:
         raise ConfigError(f"model.generator.tails_from={tails_from}: the tail path starts beyond this many standard "
                           "deviations of the noise; use a positive number such as 2, or null for none.")
     if tails_from is not None and noise_dim is not None and int(noise_dim) != 1:
@@ -132,7 +133,7 @@ def mlp_discriminator(hidden_sizes=None, dropout=None, dropout_masks=None, pack=
     if pack is not None:
         pack_size(pack)
     if dropout is not None and not 0.0 <= dropout < 1.0:
-        raise ConfigError(f"model.discriminator.dropout={dropout}: use a value in [0, 1), e.g. 0.3 as the MNIST notebook.")
+        raise ConfigError(f"model.discriminator.dropout={dropout}: use a value in [0, 1), e.g. 0.3 as the notebook.")
     layer_sizes("model.discriminator.hidden_sizes", hidden_sizes)
     class_count(num_classes)
     label_code(embed_dim, "model.discriminator")
