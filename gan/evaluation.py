@@ -24,8 +24,8 @@ from pytorch_lightning.utilities.model_helpers import is_overridden
 
 from gan.features import (atomic_save, check_usable, classifier_file, ensure_classifier, folder_classifier_file,
                           load_classifier)
-from gan.folder_features import (ensure_folder_features, folder_features_file, folder_listing, load_folder_features,
-                                 settings_of)
+from gan.folder_features import (ensure_folder_features, folder_features_file, folder_key, folder_listing,
+                                 load_folder_features, settings_of)
 from gan.metrics.gaussian import gaussian_report
 from gan.metrics.image import (ClassifierFeatures, InceptionFID, class_accuracy, class_spread, describe_inception,
                                frechet_distance, hub_inception_file, intra_class_fid, kernel_distance,
@@ -276,7 +276,7 @@ class ImageEvaluator:
                 cached["labels"] = torch.cat(labelled) if labelled and all(y is not None for y in labelled) else None
                 if len(cached["features"]) > self.nearest_k:
                     cached["radii"] = nearest_neighbour_radii(cached["features"], self.nearest_k)
-                if self.cache_dir is not None and self.dataset is not None:
+                if self._on_disk():
                     with contextlib.suppress(OSError):  # a read-only shared cache: computed here, kept in memory only
                         atomic_save(cached, self.cache_dir / name)
             _REAL[name] = cached
@@ -287,10 +287,17 @@ class ImageEvaluator:
         if not self.features_measured() or not self.path.is_file():
             return None
         digest = load_features_cached(self.path, self.route == "self-supervised")[2]
-        return f"{self.data_key}-{role}-{self.samples}-seed{self.seed}-k{self.nearest_k}-{digest}.pt"
+        data = self.data_key
+        if self.folder:  # named by the folder's content and decoding, so a changed folder is read again
+            data = f"folder-{Path(self.data['root']).expanduser().name}-{folder_key(self.data, {}, self._files())}"
+        return f"{data}-{role}-{self.samples}-seed{self.seed}-k{self.nearest_k}-{digest}.pt"
+
+    def _on_disk(self) -> bool:
+        """Real features are kept on disk for a named dataset and for a folder (named by its content)."""
+        return self.cache_dir is not None and (self.dataset is not None or self.folder)
 
     def _load_cached(self, name: str) -> dict | None:
-        path = self.cache_dir / name if self.cache_dir is not None and self.dataset is not None else None
+        path = self.cache_dir / name if self._on_disk() else None
         if path is None or not path.is_file():
             return None
         try:

@@ -4,6 +4,7 @@
     python -m gan.features data=fashion_mnist
     python -m gan.features data=mnist max_samples=3000 epochs=2 min_accuracy=0.8   # a quick look, in its own file
     python -m gan.features data=mnist rebuild=true      # train again although a usable one is there
+    python -m gan.features data=image_folder data.root=/path/to/pictures     # a folder's self-supervised features
 
 Image runs and `gan.evaluate` build it themselves when it is missing (`ensure_classifier`); this command builds
 it ahead of time, and says so and stops when a usable one is already there. With conf/features.yaml's settings
@@ -209,7 +210,7 @@ def classifier_file(path: str | Path, settings: dict | None) -> Path:
 def feature_defaults() -> dict:
     """conf/features.yaml's training settings (not its data, paths, output or rebuild)."""
     defaults = OmegaConf.to_container(OmegaConf.load(Path(CONFIG_DIR) / "features.yaml"))
-    return {k: v for k, v in defaults.items() if k not in ("defaults", "hydra", "output", "rebuild")}
+    return {k: v for k, v in defaults.items() if k not in ("defaults", "hydra", "output", "rebuild", "self_supervised")}
 
 
 def build_config(data: DictConfig | dict, output: str | Path, **settings) -> DictConfig:
@@ -224,19 +225,45 @@ def build_config(data: DictConfig | dict, output: str | Path, **settings) -> Dic
 
 
 def build_here(cfg: DictConfig) -> None:
-    """`python -m gan.features`: build into `output` (default: the cache's file for these settings), unless a
-    usable classifier is there already and `rebuild` is not set."""
+    """`python -m gan.features`: build into `output` (default: the cache's file that runs on this data look for),
+    unless a usable feature network is there already and `rebuild` is not set. A folder gets the file its runs
+    use: a classifier of its class folders (data.labels=folders), else self-supervised features."""
     check_build_settings(cfg)
     settings = {k: cfg[k] for k in feature_defaults()}
-    dataset = cfg.data.get("dataset") or "unlabelled"
-    path = Path(cfg.output or classifier_file(Path(cfg.paths.cache_dir) / "features" / f"{dataset}-classifier.pt",
-                                              settings)).expanduser()
+    features_dir = Path(cfg.paths.cache_dir).expanduser() / "features"
+    if cfg.data.get("dataset") is None and cfg.data.get("root") is not None and not cfg.data.get("labels"):
+        build_folder_features(cfg, features_dir)
+        return
+    if cfg.data.get("dataset") is None and cfg.data.get("root") is not None:
+        default = folder_classifier_file(OmegaConf.to_container(cfg.data, resolve=True), features_dir, settings)
+    else:
+        default = classifier_file(features_dir / f"{cfg.data.get('dataset') or 'unlabelled'}-classifier.pt", settings)
+    path, what = Path(cfg.output or default).expanduser(), cfg.data.get("dataset") or cfg.data.get("root")
     if usable(path) and not cfg.rebuild:
         accuracy = load_classifier(path)[1]["test_accuracy"]
-        print(f"A feature classifier for {dataset} is already at {path} (test accuracy {accuracy:.4f}); nothing "
+        print(f"A feature classifier for {what} is already at {path} (test accuracy {accuracy:.4f}); nothing "
               "to do. rebuild=true trains it again.")
         return
     ensure_classifier(path, cfg.data, rebuild=bool(cfg.rebuild), **settings)
+
+
+def build_folder_features(cfg: DictConfig, features_dir: Path) -> None:
+    """An unlabelled folder's self-supervised features, where its runs and `gan.evaluate` look for them."""
+    from gan.folder_features import ensure_folder_features, folder_features_file, folder_listing, settings_of
+
+    data = OmegaConf.to_container(cfg.data, resolve=True)
+    overrides = OmegaConf.to_container(cfg.self_supervised) if cfg.get("self_supervised") else None
+    listing = folder_listing(data)
+    least = settings_of(overrides)["min_images"]
+    if len(listing) < least:
+        raise DataError(f"{data['root']} has {len(listing)} images, fewer than the {least} that features of its own "
+                        "need (half of them the reference, half the real-vs-real floor); nothing was built.")
+    path = Path(cfg.output or folder_features_file(data, features_dir, overrides, listing)).expanduser()
+    if path.is_file() and not cfg.rebuild:
+        print(f"Self-supervised features for {data['root']} are already at {path}; nothing to do. rebuild=true "
+              "trains them again.")
+        return
+    ensure_folder_features(data, path, overrides, rebuild=bool(cfg.rebuild))
 
 
 @hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="features")

@@ -210,15 +210,16 @@ def folder_features_file(data: dict, features_dir: str | Path, overrides: dict |
     return Path(features_dir).expanduser() / f"folder-{name}-{settings['task']}-{key}.pt"
 
 
-def ensure_folder_features(data: dict, path: str | Path, overrides: dict | None = None) -> Path:
-    """The feature file at `path`, trained on the folder first when it is missing: once, whoever asks."""
+def ensure_folder_features(data: dict, path: str | Path, overrides: dict | None = None, rebuild: bool = False) -> Path:
+    """The feature file at `path`, trained on the folder first when it is missing: once, whoever asks. `rebuild`:
+    train again although it is there (the old file is replaced only once the new one is whole)."""
     path, settings = Path(path), settings_of(overrides)
-    if path.is_file():
+    if path.is_file() and not rebuild:
         return path
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         with FileLock(f"{path}.lock"):
-            if path.is_file():  # built by another run while this one waited
+            if path.is_file() and not rebuild:  # built by another run while this one waited
                 return path
             images, _ = folder_images(data)
             print(f"Self-supervised features ({settings['task']}) for {data['root']} at {path}: training them now, "

@@ -161,3 +161,67 @@ def test_cdcgan_on_labelled_sprites_gets_class_accuracy_and_intra_fid(make_cfg, 
     report = evaluate(cfg.paths.output_dir, cache_dir=cfg.paths.cache_dir)  # the same file, found, not rebuilt
     assert report["features"] == metrics["features"] and "intra_fid" in report["figures"]
     assert f"features:     {metrics['features']}" in format_report(report)
+
+
+def test_gan_features_builds_a_folders_features_where_its_runs_look(tmp_path, capsys):
+    """`python -m gan.features data=image_folder data.root=<folder>` writes the file the evaluator then finds:
+    self-supervised features for an unlabelled folder, the class-folder classifier with data.labels=folders."""
+    from omegaconf import OmegaConf
+
+    from gan.features import build_here
+    from tests.test_evaluate_cli import features_config
+
+    root, cache = sprites(tmp_path / "sprites"), tmp_path / "cache"
+    tiny = "self_supervised={" + ", ".join(f"{k}: {v}" for k, v in TINY.items()) + "}"
+    common = ["data=image_folder", f"data.root={root}", "data.image_size=32", f"paths.cache_dir={cache}"]
+    cfg = features_config(*common, tiny)
+    build_here(cfg)
+    evaluator = ImageEvaluator(OmegaConf.to_container(cfg.data, resolve=True), str(cache / "features" / "x.pt"),
+                               cache_dir=str(cache), feature_build={"self_supervised": dict(TINY)})
+    assert BUILDING in capsys.readouterr().out and evaluator.path.is_file()
+    built = evaluator.path.stat().st_mtime_ns
+    build_here(cfg)  # a second time: found, nothing trained
+    assert "already at" in capsys.readouterr().out and evaluator.path.stat().st_mtime_ns == built
+    build_here(features_config(*common, tiny, "rebuild=true"))
+    assert BUILDING in capsys.readouterr().out and evaluator.path.stat().st_mtime_ns != built
+
+    labelled = features_config(*common, "data.labels=folders", "folder_epochs=2", "folder_min_accuracy=0")
+    build_here(labelled)
+    evaluator = ImageEvaluator(OmegaConf.to_container(labelled.data, resolve=True), str(cache / "features" / "x.pt"),
+                               cache_dir=str(cache), feature_build={"folder_epochs": 2, "folder_min_accuracy": 0})
+    assert evaluator.route == "folder-classifier" and evaluator.path.is_file()
+    assert evaluator.path.name.startswith("folder-sprites-classifier-")
+
+
+def test_gan_features_refuses_a_folder_too_small_for_features_of_its_own(tmp_path):
+    from gan.errors import DataError
+    from gan.features import build_here
+    from tests.test_evaluate_cli import features_config
+
+    root, cache = sprites(tmp_path / "sprites", per_faction=5), tmp_path / "cache"
+    with pytest.raises(DataError, match="has 15 images, fewer than the 100"):
+        build_here(features_config("data=image_folder", f"data.root={root}", f"paths.cache_dir={cache}"))
+    assert not (cache / "features").exists()
+
+
+def test_a_folders_real_features_are_kept_on_disk_and_read_again_when_it_changes(tmp_path, monkeypatch):
+    """A second process finds the folder's reference and floor features in the cache and decodes no image; a
+    changed folder is read again."""
+    import gan.evaluation
+
+    root, cache = sprites(tmp_path / "sprites"), tmp_path / "cache"
+    images = folder_images(folder_data(root))[0].float() / 127.5 - 1
+    figures = evaluator_for(root, cache).evaluate(Copies(images, 0.3))
+    saved = sorted(p.name for p in (cache / "reference").iterdir())
+    assert len(saved) == 2 and all(name.startswith("folder-sprites-") for name in saved), saved
+
+    monkeypatch.setattr(gan.evaluation, "_REAL", {})  # a new process: nothing in memory
+    monkeypatch.setattr(gan.evaluation, "_FLOORS", {})
+    decoded = []
+    reading = ImageEvaluator._folder_images
+    monkeypatch.setattr(ImageEvaluator, "_folder_images", lambda *a, **k: decoded.append(1) or reading(*a, **k))
+    assert evaluator_for(root, cache).evaluate(Copies(images, 0.3)) == figures and not decoded
+
+    (root / "drakes" / sorted(p.name for p in (root / "drakes").iterdir())[0]).unlink()
+    evaluator_for(root, cache, steps=200).evaluate(Copies(images, 0.3))
+    assert decoded and len(list((cache / "reference").iterdir())) == 4
