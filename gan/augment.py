@@ -12,6 +12,7 @@ from collections.abc import Sequence
 import torch
 
 from gan.errors import ConfigError
+from gan.validate import options
 
 
 def _uniform(x: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
@@ -64,7 +65,11 @@ def cutout(x: torch.Tensor, generator=None, ratio: float = 0.5) -> torch.Tensor:
 
 # name -> transformations, applied in this order whatever order the config lists them in (the paper's
 # "color,translation,cutout"), so a set of names is one policy.
-AUGMENTATIONS = {"color": (brightness, saturation, contrast), "translation": (translation,), "cutout": (cutout,)}
+AUGMENTATIONS = options.table("model.augment", options.AUGMENTATIONS, {
+    "color": (brightness, saturation, contrast),
+    "translation": (translation,),
+    "cutout": (cutout,),
+})
 
 
 def parse_policy(augment: str | Sequence[str] | None) -> tuple[str, ...]:

@@ -19,9 +19,9 @@ from omegaconf import DictConfig, ListConfig, OmegaConf
 from omegaconf.base import ContainerMetadata, Metadata
 from omegaconf.nodes import AnyNode
 
-from gan.config import check_targets
 from gan.errors import ConfigError, DataError
 from gan.models.gan import GAN
+from gan.validate.config import check_targets
 
 # Lightning stores the model's hyperparameters beside the weights, and Hydra hands list values over as
 # OmegaConf containers. These plain data holders are the only globals `weights_only=True` must admit

@@ -88,7 +88,9 @@ def check_values(samples: int | None, output: str | Path | None) -> None:
         raise ConfigError(f"--samples {samples}: score at least one sample (the figures want 200 or more; "
                           "default: the run's model.eval_samples).")
     if output is not None:
-        from gan.preflight import unwritable_folder  # hydra, not torch: after --help
+        from gan.validate.preflight import (
+            unwritable_folder,  # hydra, not torch: after --help
+        )
 
         output = Path(output).expanduser()
         reason = "that is a folder; name a file" if output.is_dir() else unwritable_folder(output.parent)
@@ -100,7 +102,7 @@ def check_values(samples: int | None, output: str | Path | None) -> None:
 
 def _check_inputs(evaluator, data_cfg, data_dir: str | None, samples: int | None) -> list[str]:
     """The data the evaluator will read is there (else one line naming --data-dir); warnings for the rest."""
-    from gan.data.checks import check_data
+    from gan.validate.data import check_data
 
     warnings = []
     if samples is not None and samples < evaluator.min_samples:

@@ -25,8 +25,8 @@ from filelock import FileLock
 from torch import nn
 
 from gan.classifier import atomic_save
-from gan.data.checks import iter_images
 from gan.errors import DataError
+from gan.validate.data import iter_images
 
 TASKS = ("simclr", "rotation", "random")
 DEFAULTS = {"task": "simclr", "steps": 300, "batch_size": 64, "lr": 2e-3, "width": 32, "num_features": 128,

@@ -17,9 +17,11 @@ from torch import nn
 from gan.augment import DiffAugment
 from gan.errors import ConfigError
 from gan.losses import LOSSES, PROBABILITY_LOSSES, gradient_penalty, r1_penalty
-from gan.settings import check_loss, check_settings
+from gan.validate import options
+from gan.validate.game import check_loss, check_settings
 
-NOISE = {"normal": torch.randn, "uniform": torch.rand}  # `model.noise`: what gan.models.gan.draw_noise draws
+# `model.noise`: what gan.models.gan.draw_noise draws
+NOISE = options.table("model.noise", options.NOISES, {"normal": torch.randn, "uniform": torch.rand})
 
 
 class GANLoss:
@@ -120,8 +122,8 @@ def checked_game(discriminator: nn.Module, *, augment=None, d_one_pass: bool = T
                  **settings) -> GANLoss:
     """The game of these `model.*` settings for `discriminator`, after one clear error for any that cannot work.
 
-    `settings` are `gan.settings.check_settings`'s (plain values). Needs no Lightning: `gan.preflight` calls it on
-    networks built on the meta device before Lightning is imported, and `GAN.__init__` to build its loss.
+    `settings` are `gan.validate.game.check_settings`'s (plain values). Needs no Lightning: `gan.validate.preflight`
+    calls it on networks built on the meta device before Lightning is imported, and `GAN.__init__` to build its loss.
     """
     check_settings(**settings)
     game = GANLoss(settings.get("loss", "bce"), settings.get("gradient_penalty", 0.0), settings.get("r1_gamma", 0.0),

@@ -9,6 +9,8 @@ softplus(-l) = -log sigmoid(l) = -log D(x), softplus(l) = -log(1 - D(x)).
 import torch
 import torch.nn.functional as F
 
+from gan.validate import options
+
 
 # ---- the original game and its non-saturating variant (Goodfellow et al. 2014) -------------------
 def d_loss_bce(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
@@ -62,13 +64,13 @@ def g_loss_wgan(fake_logits: torch.Tensor) -> torch.Tensor:
 
 
 # `model.loss=<name>` picks a (discriminator loss, generator loss) pair.
-LOSSES = {
+LOSSES = options.table("model.loss", options.LOSSES, {
     "bce": (d_loss_bce, g_loss_nonsaturating),
     "minimax": (d_loss_bce, g_loss_minimax),
     "hinge": (d_loss_hinge, g_loss_hinge),
     "lsgan": (d_loss_lsgan, g_loss_lsgan),
     "wgan": (d_loss_wgan, g_loss_wgan),
-}
+})
 # Losses whose D output is a logit of "real": D(x) = sigmoid(logit) is a probability worth showing. The others'
 # outputs are scores (lsgan's regressed to 1 and 0; wgan's and hinge's unbounded), shown as their means.
 PROBABILITY_LOSSES = ("bce", "minimax")

@@ -1,6 +1,6 @@
 """`resume=<run folder>`: the run's saved recipe, made to work where the folder and its data are now.
 
-A run folder is self-contained: moved or copied, it resumes into itself (`gan.config.relocate`); its data are read
+A run folder is self-contained: moved or copied, it resumes into itself (`relocate`); its data are read
 where `paths.data_dir=` or `$GAN_DATA_DIR` say, else where the run first read them; overrides of keys apply on top,
 and a group choice only when it is the run's own. A run that has reached its limits already is left as it is.
 No torch or Lightning here: `gan.run` calls this before either is imported.
@@ -8,6 +8,8 @@ No torch or Lightning here: `gan.run` calls this before either is imported.
 
 import json
 import os
+import re
+import shlex
 import sys
 import time
 from pathlib import Path
@@ -15,8 +17,8 @@ from pathlib import Path
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from omegaconf import DictConfig, OmegaConf, open_dict
 
-from gan.config import check_targets, relocate
 from gan.errors import ConfigError, DataError
+from gan.validate.config import check_targets
 
 # Overrides that say where a run and its data are, not what it is: never replayed as such onto a resumed recipe.
 PLACE_KEYS = ("resume", "ckpt_path", "paths.output_dir", "paths.data_dir")
@@ -146,3 +148,57 @@ def say_complete(cfg: DictConfig, steps: int) -> None:
     print(f"{cfg.get('resume') or cfg.ckpt_path} is already complete at training step {steps} (trainer.max_steps="
           f"{cfg.trainer.get('max_steps')}, trainer.max_epochs={cfg.trainer.get('max_epochs')}): nothing was trained; "
           f"{kept}Raise trainer.max_steps or trainer.max_epochs to train longer.", file=sys.stderr, flush=True)
+
+
+def relocate(recipe: DictConfig, new_dir: str, data_dir: str | None = None) -> DictConfig:
+    """The saved recipe with every path under its old output folder moved under `new_dir` (a moved or copied run),
+    and, given `data_dir`, every data path under its old `paths.data_dir` moved under that one.
+
+    `config.yaml` is saved resolved, so checkpoint folders, the logger's folder and the trainer's root hold the
+    folder the run was first made in; a resumed copy must write into its own folder, never the original. Its
+    `data.data_dir` (or `data.root`) holds the data folder of its first run in the same way.
+    """
+    tree = OmegaConf.to_container(recipe, resolve=False)
+    tree = _moved(tree, str(recipe.paths.output_dir).rstrip("/"), new_dir)
+    old_data = str(recipe.paths.get("data_dir") or "").rstrip("/")
+    if data_dir is not None and old_data:
+        tree["paths"] = _moved(tree["paths"], old_data, data_dir)
+        tree = _moved_data(tree, old_data, data_dir)
+    return OmegaConf.create(tree)
+
+
+def _moved_data(tree, old: str, new: str):
+    """`_moved` applied only to the `data` nodes of the tree (the run's, and copies such as a callback's): a value
+    such as "data" may mean something else elsewhere."""
+    if isinstance(tree, dict):
+        return {k: _moved(v, old, new) if k == "data" else _moved_data(v, old, new) for k, v in tree.items()}
+    if isinstance(tree, list):
+        return [_moved_data(v, old, new) for v in tree]
+    return tree
+
+
+def _moved(value, old: str, new: str):
+    """`value` (a plain container) with every string that is `old` or a path under it moved to `new`."""
+    if isinstance(value, str) and (value == old or value.startswith(old + "/")):
+        return new + value[len(old):]
+    if isinstance(value, dict):
+        return {k: _moved(v, old, new) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_moved(v, old, new) for v in value]
+    return value
+
+
+def override_value(path) -> str:
+    """`path` as the value of a Hydra override: as it is when Hydra's lexer takes it unquoted, else double-quoted
+    (a space, an accented letter or a quote would not parse)."""
+    path = str(path)
+    if re.fullmatch(r"[A-Za-z0-9_/.+@:%-]+", path):
+        return path
+    # Inside Hydra's quotes, backslashes only need doubling before a quote, and `${` would interpolate.
+    quoted = re.sub(r'(\\*)"', r'\1\1\\"', re.sub(r"(\\*)$", r"\1\1", path)).replace("${", "\\${")
+    return f'"{quoted}"'
+
+
+def resume_command(run_dir) -> str:
+    """`python -m gan.run resume=<run_dir>` as a line that pastes into bash and parses as a Hydra override."""
+    return "python -m gan.run " + shlex.quote(f"resume={override_value(run_dir)}")

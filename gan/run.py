@@ -35,11 +35,18 @@ from hydra.errors import InstantiationException
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf, open_dict
 
-from gan.config import check_run_keys, override_value, resume_command
 from gan.console import quiet_lightning, resumed
 from gan.errors import DataError, GanError
-from gan.preflight import preflight
-from gan.resume import left_as_it_was, resolve_resume, say_complete, steps_if_complete
+from gan.resume import (
+    left_as_it_was,
+    override_value,
+    resolve_resume,
+    resume_command,
+    say_complete,
+    steps_if_complete,
+)
+from gan.validate.config import check_run_keys
+from gan.validate.preflight import preflight
 
 CONFIG_DIR = str(Path(__file__).resolve().parent / "conf") if (Path(__file__).parent / "conf").is_dir() else str(
     Path(__file__).resolve().parent.parent / "conf"
@@ -71,7 +78,9 @@ def _task_overrides() -> list[str]:
 def _build(cfg: DictConfig, checkpoint: dict | None = None):
     """(model, datamodule, loggers, trainer, start step) from the config, checking what can be checked before any write."""
     import pytorch_lightning as pl
-    from pytorch_lightning.strategies.launchers.subprocess_script import _SubprocessScriptLauncher
+    from pytorch_lightning.strategies.launchers.subprocess_script import (
+        _SubprocessScriptLauncher,
+    )
 
     from gan.callbacks.safety import TrainingStepLimit
     from gan.checkpoint import check_fits, read_checkpoint

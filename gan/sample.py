@@ -39,7 +39,9 @@ def check_values(n: int | None, steps: int | None, out: str | Path | None) -> No
         raise ConfigError(f"--steps {steps}: an interpolation strip needs at least 2 images (its two ends); "
                           "e.g. --steps 10.")
     if out is not None:
-        from gan.preflight import unwritable_folder  # hydra, not torch: after --help
+        from gan.validate.preflight import (
+            unwritable_folder,  # hydra, not torch: after --help
+        )
 
         reason = unwritable_folder(Path(out))
         if reason:
@@ -75,7 +77,9 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     try:
         check_values(args.n, args.steps if args.interpolate else None, args.out)
-        from gan.sampling import sample  # torch and the models: only once the arguments are known to be good
+        from gan.sampling import (
+            sample,  # torch and the models: only once the arguments are known to be good
+        )
 
         written = sample(args.path, args.n, args.out, args.seed, args.steps if args.interpolate else None, args.device,
                          args.label, args.per_class, args.code, args.vary)

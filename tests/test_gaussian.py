@@ -2,19 +2,21 @@
 
 import json
 
-from pathlib import Path
-
 import hydra
 import numpy as np
 import pytest
 import scipy.stats
 import torch
-from omegaconf import OmegaConf
 
 from gan.errors import ConfigError
-from gan.models.schedule import decay_factor
 from gan.metrics.gaussian import gaussian_report, ks_normal, w1_normal, w1_samples
-from gan.networks.gaussian import PREPROCESS, GaussianDiscriminator, GaussianGenerator, moments
+from gan.models.schedule import decay_factor
+from gan.networks.gaussian import (
+    PREPROCESS,
+    GaussianDiscriminator,
+    GaussianGenerator,
+    moments,
+)
 from gan.run import train
 
 
@@ -101,7 +103,7 @@ def test_tails_continue_the_body_in_a_straight_line_beyond_the_threshold():
 
 
 def test_tails_need_uniform_noise(make_cfg):
-    from gan.preflight import preflight
+    from gan.validate.preflight import preflight
 
     with pytest.raises(ConfigError, match="model.noise=uniform"):
         preflight(make_cfg("model.noise=normal", "++model.generator.tails_from=2"))

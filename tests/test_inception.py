@@ -8,13 +8,18 @@ import pytest
 import torch
 from torch import nn
 
-from gan.config import check_run_keys
 from gan.errors import ConfigError, DataError
+from gan.validate.config import check_run_keys
 
 torch_fidelity = pytest.importorskip("torch_fidelity", reason="the `inception` extra (torch-fidelity) is not installed")
 
 from gan.metrics import image  # noqa: E402
-from gan.metrics.image import INCEPTION_FILE, InceptionFID, hub_inception_file, inception_weights_file  # noqa: E402
+from gan.metrics.image import (  # noqa: E402
+    INCEPTION_FILE,
+    InceptionFID,
+    hub_inception_file,
+    inception_weights_file,
+)
 
 
 def random_inception_file(path):

@@ -147,7 +147,7 @@ def test_packed_dcgan_run_on_an_image_folder(make_cfg, tmp_path):
 ])
 def test_model_pack_is_what_d_applies_or_is_refused(make_cfg, overrides, says):
     """`model.pack` is never accepted and ignored: the checks before Lightning and the model itself refuse it."""
-    from gan.preflight import check_game
+    from gan.validate.preflight import check_game
 
     cfg = make_cfg(*overrides)
     with pytest.raises(ConfigError, match=says):

@@ -1,4 +1,4 @@
-"""gan.networks.checks: the networks' argument checks, which gan.run calls on the config before torch is imported and
+"""gan.validate.networks: the networks' argument checks, which gan.run calls on the config before torch is imported and
 the constructors call on their arguments. Both paths must refuse the same values with the same words."""
 
 import re
@@ -10,7 +10,8 @@ import pytest
 from hydra.utils import get_class
 
 from gan.errors import ConfigError
-from gan.networks import checks, dcgan, gaussian
+from gan.validate import networks as checks
+from gan.validate import options
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -70,13 +71,18 @@ def test_every_network_in_the_configs_has_its_check():
     assert targets and targets <= set(checks.CHECKS), sorted(targets - set(checks.CHECKS))
 
 
-def test_the_checks_name_the_networks_own_choices():
-    assert checks.DCGAN_D_NORMS == tuple(dcgan.D_NORMS)
-    assert checks.ACTIVATIONS == tuple(gaussian.ACTIVATIONS)
-    assert checks.PREPROCESS == tuple(gaussian.PREPROCESS)
+def test_an_implementation_table_that_differs_from_the_options_fails_on_import():
+    """Names are written once (gan/validate/options.py); a table missing one, adding one or reordering them
+    raises where it is defined, so the torch-free checks and the implementations cannot drift apart."""
+    assert options.table("model.loss", ("a", "b"), {"a": 1, "b": 2}) == {"a": 1, "b": 2}
+    for wrong in ({"a": 1}, {"a": 1, "b": 2, "c": 3}, {"b": 2, "a": 1}):
+        with pytest.raises(ImportError, match=r"model.loss: implemented .* but gan/validate/options.py lists"):
+            options.table("model.loss", ("a", "b"), wrong)
 
 
 def test_the_checks_import_no_torch():
-    code = "import sys, gan.networks.checks; print(sorted(m for m in ('torch', 'hydra') if m in sys.modules))"
+    modules = "options, values, game, networks, data, config"
+    code = (f"import sys; from gan.validate import {modules}; "
+            "print(sorted(m for m in ('torch', 'hydra', 'pytorch_lightning') if m in sys.modules))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, check=True)
     assert done.stdout.strip() == "[]", done.stderr

@@ -20,7 +20,7 @@ from omegaconf import OmegaConf
 
 import gan.run
 from gan.callbacks.safety import _say_what_is_kept
-from gan.config import override_value, resume_command
+from gan.resume import override_value, resume_command
 from tests.conftest import SHARED_DATA
 from tests.test_user_errors import QUICK, run_main, snapshot
 

@@ -20,7 +20,7 @@ from gan.networks.dcgan import DCGANDiscriminator
 from gan.networks.gaussian import GaussianDiscriminator
 from gan.networks.mlp import MLPDiscriminator, UniformDropout
 from gan.networks.points import PointDiscriminator
-from gan.preflight import gpu_driver_present
+from gan.validate.preflight import gpu_driver_present
 from tests.conftest import SHARED_DATA
 
 REPO = Path(__file__).resolve().parents[1]
@@ -378,7 +378,7 @@ def test_a_bad_key_is_answered_before_torch_is_imported(tmp_path):
 def test_the_light_data_checks_name_torchvisions_files():
     from torchvision import datasets
 
-    from gan.data.checks import IDX_FILES, MNIST_FOLDERS
+    from gan.validate.data import IDX_FILES, MNIST_FOLDERS
 
     for name, folder in MNIST_FOLDERS.items():
         cls = getattr(datasets, folder)
@@ -406,11 +406,3 @@ def test_gpu_check_says_plainly_that_there_is_no_gpu(tmp_path):
     assert done.returncode == 2
     assert "no CUDA GPU is visible" in done.stderr and "unmeasured" in done.stderr
     assert not list(tmp_path.iterdir())  # nothing was made or run
-
-
-def test_the_light_setting_names_are_the_games():
-    from gan.game import NOISE
-    from gan.losses import LOSSES
-    from gan.settings import LOSS_NAMES, NOISE_NAMES
-
-    assert tuple(LOSSES) == LOSS_NAMES and tuple(NOISE) == NOISE_NAMES

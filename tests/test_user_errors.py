@@ -347,9 +347,9 @@ FAST_CHECKS_PROBE = """
 import json, sys
 from pathlib import Path
 from tests.conftest import compose_config
-from gan.config import check_run_keys
+from gan.validate.config import check_run_keys
 from gan.errors import GanError
-from gan.preflight import preflight
+from gan.validate.preflight import preflight
 
 seen = []
 for argv in json.loads(sys.argv[1]):
@@ -411,7 +411,7 @@ FITTING = {("gaussian", "gaussian"), ("mixture", "ring"), ("mixture", "grid"),
 
 
 def test_every_model_and_data_pair_fits_or_says_which_fit(make_cfg, monkeypatch, tmp_path):
-    import gan.config
+    import gan.validate.config
     from gan.errors import ConfigError
     from tests.conftest import config_options
 
@@ -426,12 +426,13 @@ def test_every_model_and_data_pair_fits_or_says_which_fit(make_cfg, monkeypatch,
             cfg = base.copy()
             with open_dict(cfg):
                 cfg.data = node
-            monkeypatch.setattr(gan.config, "_choices", lambda cfg: {"model": f"model={model}", "data": f"data={data}"})
+            choices = {"model": f"model={model}", "data": f"data={data}"}
+            monkeypatch.setattr(gan.validate.config, "_choices", lambda cfg: choices)
             if (model, data) in FITTING:
-                gan.config.check_model_fits_data(cfg)
+                gan.validate.config.check_model_fits_data(cfg)
                 continue
             with pytest.raises(ConfigError) as error:
-                gan.config.check_model_fits_data(cfg)
+                gan.validate.config.check_model_fits_data(cfg)
             assert str(error.value).startswith(f"model={model} does not fit data={data}: data={data} goes with ")
 
 

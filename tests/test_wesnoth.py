@@ -7,9 +7,9 @@ import pytest
 import torch
 from omegaconf import OmegaConf
 
-from gan.data.checks import infer_num_classes
 from gan.data.image_folder import ImageFolderDataModule, load_image
 from gan.run import train
+from gan.validate.data import infer_num_classes
 from tests.conftest import SHARED_DATA, compose_config
 
 WESNOTH = SHARED_DATA / "wesnoth"

@@ -18,7 +18,7 @@ import torch
 from pytorch_lightning.utilities import rank_zero_only
 from pytorch_lightning.utilities.exceptions import SIGTERMException
 
-from gan.config import resume_command
+from gan.resume import resume_command
 from gan.steps import last_checkpoint_path
 
 

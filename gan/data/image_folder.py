@@ -23,9 +23,14 @@ from PIL import Image
 from torch.utils.data import BatchSampler, DataLoader, Dataset, RandomSampler
 from torchvision.transforms import functional as TF
 
-from gan.data.checks import BACKGROUNDS, check_background, check_image_root, iter_images
 from gan.data.resumable import ResumableDataModule, data_generator
 from gan.errors import ConfigError, DataError
+from gan.validate import options
+from gan.validate.data import check_background, check_image_root, iter_images
+
+# data.background: the colour transparent pixels are filled with
+BACKGROUNDS = options.table("data.background", options.BACKGROUNDS,
+                            {"white": (255, 255, 255, 255), "black": (0, 0, 0, 255)})
 
 log = logging.getLogger(__name__)
 

@@ -10,9 +10,9 @@ import math
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from gan.data.checks import MIXTURE_LAYOUTS as LAYOUTS
 from gan.data.resumable import ResumableDataModule, data_generator
 from gan.errors import ConfigError
+from gan.validate.options import MIXTURE_LAYOUTS as LAYOUTS
 
 
 def mixture_centres(layout: str, size: int, radius: float) -> torch.Tensor:

@@ -10,12 +10,18 @@ import socket
 from pathlib import Path
 
 import torch
-from torch.utils.data import BatchSampler, DataLoader, RandomSampler, SequentialSampler, TensorDataset
+from torch.utils.data import (
+    BatchSampler,
+    DataLoader,
+    RandomSampler,
+    SequentialSampler,
+    TensorDataset,
+)
 from torchvision import datasets
 
-from gan.data.checks import IDX_FILES, check_mnist_files, mnist_folder
 from gan.data.resumable import ResumableDataModule, data_generator
 from gan.errors import ConfigError, DataError
+from gan.validate.data import IDX_FILES, check_mnist_files, mnist_folder
 
 DATASETS = {"mnist": datasets.MNIST, "fashion_mnist": datasets.FashionMNIST}
 SHAPE = {"channels": 1, "image_size": 28, "num_classes": 10}  # both datasets: 10 classes of 1 x 28 x 28

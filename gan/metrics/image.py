@@ -15,8 +15,8 @@ from torch import nn
 from torchmetrics.image.fid import FrechetInceptionDistance
 from torchmetrics.utilities.imports import _TORCH_FIDELITY_AVAILABLE
 
-from gan.config import INCEPTION_EXTRA, missing_inception
 from gan.errors import ConfigError, DataError
+from gan.validate.config import INCEPTION_EXTRA, missing_inception
 
 # torch-fidelity's FID Inception weights, the file torch-fidelity and torchmetrics keep in <torch hub dir>/checkpoints
 INCEPTION_FILE = "weights-inception-2015-12-05-6726825d.pth"

@@ -8,10 +8,9 @@ from gan.evaluation import OwnFiguresEvaluator
 from gan.metrics.mixture import mixture_report
 from gan.models.gan import GAN, draw_noise
 from gan.models.rejection import RejectionSampler
-from gan.steps import planned_training_steps
 from gan.networks.points import PointDiscriminator
-
-SAMPLINGS = ("raw", "drs")  # `model.sampling`: G's draws as they are, or discriminator rejection sampling
+from gan.steps import planned_training_steps
+from gan.validate import options
 
 
 class MixtureGAN(GAN):
@@ -32,8 +31,8 @@ class MixtureGAN(GAN):
                  drs_fourier: int = 128, drs_fourier_scale: float = 0.05, drs_quantile: float = 0.5,
                  drs_margin: float = 2.0,
                  **kwargs) -> None:
-        if sampling not in SAMPLINGS:
-            raise ConfigError(f"model.sampling={sampling!r} is not one of: {', '.join(SAMPLINGS)}.")
+        if sampling not in options.SAMPLINGS:
+            raise ConfigError(f"model.sampling={sampling!r} is not one of: {', '.join(options.SAMPLINGS)}.")
         if sampling == "drs" and (int(drs_steps) < 1 or int(drs_batch_size) < 1 or not drs_lr > 0):
             raise ConfigError(f"model.drs_steps={drs_steps}, model.drs_batch_size={drs_batch_size}, "
                               f"model.drs_lr={drs_lr}: all must be positive for model.sampling=drs.")

@@ -27,20 +27,22 @@ summed over space, (B, C). Without it nothing is added, so the unconditional net
 import torch
 from torch import nn
 
-from gan.networks import checks, with_spectral_norm
+from gan.networks import with_spectral_norm
 from gan.networks.conditional import ConditionalBatchNorm2d
 from gan.networks.packing import pack_samples
+from gan.validate import networks as checks
+from gan.validate import options
 
-IMAGE_SIZES = checks.DCGAN_IMAGE_SIZES
+IMAGE_SIZES = options.DCGAN_IMAGE_SIZES
 # D's normalisation after each hidden convolution. BatchNorm (the original's) mixes the samples of a batch, which
 # breaks per-sample penalties (gradient penalty, R1); layer norm is GroupNorm with one group (over C, H, W).
-D_NORMS = {
+D_NORMS = options.table("model.discriminator.norm", options.D_NORMS, {
     "batch": nn.BatchNorm2d,
     "none": lambda channels: nn.Identity(),
     "layer": lambda channels: nn.GroupNorm(1, channels),
     "instance": lambda channels: nn.InstanceNorm2d(channels, affine=True),
-}
-G_CONDITIONING = checks.DCGAN_G_CONDITIONING
+})
+G_CONDITIONING = options.G_CONDITIONING
 MAX_G_BLOCKS = 4  # the original's G has four hidden blocks (512 ... 64) even at 128 px
 
 

@@ -9,10 +9,13 @@ import math
 import torch
 from torch import nn
 
-from gan.networks import checks, with_spectral_norm
+from gan.networks import with_spectral_norm
 from gan.networks.packing import pack_samples
+from gan.validate import networks as checks
+from gan.validate import options
 
-ACTIVATIONS = {"tanh": nn.Tanh, "sigmoid": nn.Sigmoid, "relu": nn.ReLU, "leaky_relu": lambda: nn.LeakyReLU(0.2), "elu": nn.ELU}
+ACTIVATIONS = options.table("activation", options.ACTIVATIONS, {"tanh": nn.Tanh, "sigmoid": nn.Sigmoid, "relu": nn.ReLU,
+                                                               "leaky_relu": lambda: nn.LeakyReLU(0.2), "elu": nn.ELU})
 
 
 def moments(x: torch.Tensor) -> torch.Tensor:
@@ -41,13 +44,13 @@ def sorted_set(x: torch.Tensor) -> torch.Tensor:
 
 
 # name -> (preprocess, D input width as a function of the set size); the original's four choices, then ours.
-PREPROCESS = {
+PREPROCESS = options.table("model.discriminator.preprocess", options.PREPROCESS, {
     "moments": (moments, lambda n: 4),
     "raw": (lambda x: x, lambda n: n),
     "variances": (lambda x: _with_diffs(x, 2.0), lambda n: 2 * n),
     "diffs": (lambda x: _with_diffs(x, 1.0), lambda n: 2 * n),
     "sorted": (sorted_set, lambda n: n),
-}
+})
 
 
 def _activation(name: str, key: str) -> nn.Module:

@@ -14,7 +14,7 @@ here tanh, as the project's images are in [-1, 1]. LeakyReLU's slope is 0.1, as 
 import torch
 from torch import nn
 
-from gan.networks.checks import infogan_quarter
+from gan.validate.networks import infogan_quarter
 
 SLOPE = 0.1
 

@@ -18,8 +18,10 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from gan.networks import checks, with_spectral_norm
+from gan.networks import with_spectral_norm
 from gan.networks.packing import pack_samples
+from gan.validate import networks as checks
+from gan.validate import options
 
 
 def _label_embedding(num_classes: int | None, embed_dim: int | None) -> nn.Embedding | None:
@@ -52,7 +54,8 @@ class UniformDropout(nn.Dropout):
         return x * torch.rand_like(x).ge_(self.p).mul_(1.0 / (1.0 - self.p))
 
 
-DROPOUT = {"uniform": UniformDropout, "bernoulli": nn.Dropout}
+DROPOUT = options.table("model.discriminator.dropout_masks", options.DROPOUT_MASKS,
+                        {"uniform": UniformDropout, "bernoulli": nn.Dropout})
 
 
 class MLPDiscriminator(nn.Module):

@@ -6,8 +6,8 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from gan.networks import checks
 from gan.networks.packing import pack_samples
+from gan.validate import networks as checks
 
 
 def _mlp(widths: Sequence[int], negative_slope: float) -> nn.Sequential:

@@ -1,32 +1,15 @@
 """The game's `model.*` settings checked as plain values: no torch, so `gan.run` answers a wrong one in under a
-second (gan/preflight.py). `GANLoss` and `GAN` call the same checks, so every path says the same words."""
-
-from numbers import Integral, Real
+second (gan/validate/preflight.py). `GANLoss` and `GAN` call the same checks, so every path says the same words."""
 
 from gan.errors import ConfigError
-
-LOSS_NAMES = ("bce", "minimax", "hinge", "lsgan", "wgan")  # the keys of gan.losses.LOSSES (tests/test_speed.py)
-NOISE_NAMES = ("normal", "uniform")  # the keys of gan.game.NOISE
-
-
-def whole_number(key: str, value, example: str) -> int:
-    """`value` as an int; a YAML `1.5`, `1.0`, `abc` or `true` is not a count: refused with the key named."""
-    if isinstance(value, bool) or not isinstance(value, Integral):
-        raise ConfigError(f"{key}={value!r}: must be a whole number, e.g. {example}.")
-    return int(value)
-
-
-def number(key: str, value, example: str) -> float:
-    """`value` as a float; a string such as `abc` (or a bool) is refused with the key named."""
-    if isinstance(value, bool) or not isinstance(value, Real):
-        raise ConfigError(f"{key}={value!r}: must be a number, e.g. {example}.")
-    return float(value)
+from gan.validate.options import LOSSES, NOISES
+from gan.validate.values import number, whole_number
 
 
 def check_loss(loss: str = "bce", gradient_penalty: float | None = 0.0, r1_gamma: float | None = 0.0,
                r1_every: int = 16) -> None:
-    if loss not in LOSS_NAMES:
-        raise ConfigError(f"model.loss={loss!r} is not one of: {', '.join(LOSS_NAMES)}. Pick one, e.g. model.loss=bce.")
+    if loss not in LOSSES:
+        raise ConfigError(f"model.loss={loss!r} is not one of: {', '.join(LOSSES)}. Pick one, e.g. model.loss=bce.")
     for key, value in {"model.gradient_penalty": gradient_penalty, "model.r1_gamma": r1_gamma}.items():
         if value is not None and not number(key, value, f"{key}=10") >= 0:
             raise ConfigError(f"{key}={value}: a penalty weight cannot be negative; use 0 (off) or e.g. {key}=10.")
@@ -46,8 +29,8 @@ def check_settings(*, loss: str = "bce", gradient_penalty: float | None = 0.0, r
     if num_classes is not None and whole_number("model.num_classes", num_classes, "model.num_classes=10") < 2:
         raise ConfigError(f"model.num_classes={num_classes}: a conditional GAN needs 2 or more classes; "
                           "null for an unconditional one.")
-    if noise not in NOISE_NAMES:
-        raise ConfigError(f"model.noise={noise!r} is not one of: {', '.join(sorted(NOISE_NAMES))}.")
+    if noise not in NOISES:
+        raise ConfigError(f"model.noise={noise!r} is not one of: {', '.join(sorted(NOISES))}.")
     for key, value in {"model.d_steps": d_steps, "model.g_steps": g_steps}.items():
         if whole_number(key, value, f"{key}=1") < 1:
             raise ConfigError(f"{key}={value}: each training step needs at least one update; use 1 or more.")

@@ -4,12 +4,8 @@
 devices and validation interval, learning rates, update counts) and says which model goes with which data;
 `check_targets` admits only this project's classes (and the torch/Lightning classes the config tree uses) in a
 config read from a run folder, since such folders are shared like checkpoints;
-`relocate` makes a saved recipe write into the folder it is now in and read its data where they are now;
-`resume_command` is the line that continues a run.
 """
 
-import re
-import shlex
 from collections.abc import Sequence
 from numbers import Real
 
@@ -17,7 +13,7 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import InterpolationKeyError
 
 from gan.errors import ConfigError
-from gan.settings import whole_number
+from gan.validate.values import whole_number
 
 INCEPTION_EXTRA = ('Inception FID needs the optional `inception` extra (torch-fidelity): pip install -e ".[inception]"'
                    " (or pip install torch-fidelity)")
@@ -183,57 +179,3 @@ def _targets(node, path: str):
     elif isinstance(node, list):
         for i, item in enumerate(node):
             yield from _targets(item, f"{path}[{i}]")
-
-
-def relocate(recipe: DictConfig, new_dir: str, data_dir: str | None = None) -> DictConfig:
-    """The saved recipe with every path under its old output folder moved under `new_dir` (a moved or copied run),
-    and, given `data_dir`, every data path under its old `paths.data_dir` moved under that one.
-
-    `config.yaml` is saved resolved, so checkpoint folders, the logger's folder and the trainer's root hold the
-    folder the run was first made in; a resumed copy must write into its own folder, never the original. Its
-    `data.data_dir` (or `data.root`) holds the data folder of its first run in the same way.
-    """
-    tree = OmegaConf.to_container(recipe, resolve=False)
-    tree = _moved(tree, str(recipe.paths.output_dir).rstrip("/"), new_dir)
-    old_data = str(recipe.paths.get("data_dir") or "").rstrip("/")
-    if data_dir is not None and old_data:
-        tree["paths"] = _moved(tree["paths"], old_data, data_dir)
-        tree = _moved_data(tree, old_data, data_dir)
-    return OmegaConf.create(tree)
-
-
-def _moved_data(tree, old: str, new: str):
-    """`_moved` applied only to the `data` nodes of the tree (the run's, and copies such as a callback's): a value
-    such as "data" may mean something else elsewhere."""
-    if isinstance(tree, dict):
-        return {k: _moved(v, old, new) if k == "data" else _moved_data(v, old, new) for k, v in tree.items()}
-    if isinstance(tree, list):
-        return [_moved_data(v, old, new) for v in tree]
-    return tree
-
-
-def _moved(value, old: str, new: str):
-    """`value` (a plain container) with every string that is `old` or a path under it moved to `new`."""
-    if isinstance(value, str) and (value == old or value.startswith(old + "/")):
-        return new + value[len(old):]
-    if isinstance(value, dict):
-        return {k: _moved(v, old, new) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_moved(v, old, new) for v in value]
-    return value
-
-
-def override_value(path) -> str:
-    """`path` as the value of a Hydra override: as it is when Hydra's lexer takes it unquoted, else double-quoted
-    (a space, an accented letter or a quote would not parse)."""
-    path = str(path)
-    if re.fullmatch(r"[A-Za-z0-9_/.+@:%-]+", path):
-        return path
-    # Inside Hydra's quotes, backslashes only need doubling before a quote, and `${` would interpolate.
-    quoted = re.sub(r'(\\*)"', r'\1\1\\"', re.sub(r"(\\*)$", r"\1\1", path)).replace("${", "\\${")
-    return f'"{quoted}"'
-
-
-def resume_command(run_dir) -> str:
-    """`python -m gan.run resume=<run_dir>` as a line that pastes into bash and parses as a Hydra override."""
-    return "python -m gan.run " + shlex.quote(f"resume={override_value(run_dir)}")

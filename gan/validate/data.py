@@ -1,6 +1,6 @@
 """Checks of the data a config names, light enough to run before torch, torchvision or Lightning is imported.
 
-`gan.preflight` runs `check_data(cfg.data)` first thing, so a wrong `data.*` value, a missing MNIST folder or
+`gan.validate.preflight` runs `check_data(cfg.data)` first thing, so a wrong `data.*` value, a missing MNIST folder or
 image folder is reported in well under two seconds; the datamodules' own `check()` call the same file checks,
 so both say the same.
 """
@@ -11,13 +11,12 @@ from pathlib import Path
 from omegaconf import DictConfig, open_dict
 
 from gan.errors import ConfigError, DataError
-from gan.settings import number, whole_number
+from gan.validate.options import BACKGROUNDS, MIXTURE_LAYOUTS
+from gan.validate.values import number, whole_number
 
 # torchvision's raw layout: <data_dir>/<folder>/raw/<file> (tests/test_speed.py checks these against torchvision).
 MNIST_FOLDERS = {"mnist": "MNIST", "fashion_mnist": "FashionMNIST"}
 IDX_FILES = ["train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"]
-MIXTURE_LAYOUTS = ("ring", "grid")  # what gan.data.mixture draws; conf/model/mixture.yaml picks settings by it
-BACKGROUNDS = {"white": (255, 255, 255, 255), "black": (0, 0, 0, 255)}  # data.background: what transparency shows
 EXTENSIONS = {".png", ".jpg", ".jpeg", ".bmp", ".webp", ".gif"}  # image files a folder is searched for (a GIF: its first frame)
 
 

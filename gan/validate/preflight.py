@@ -2,8 +2,8 @@
 
 A wrong setting or network value, a missing data folder, an unwritable output folder or a GPU trainer on a machine
 without a GPU driver is reported in about a second (docs/speed.md, benchmarks/startup.py). What needs no torch goes
-first: the data files and the output folder, the loop's settings (`gan.settings`, which `GAN` and `GANLoss` call
-too) and the networks' arguments (`gan.networks.checks`, which the constructors call too) as plain values, and
+first: the data files and the output folder, the loop's settings (`gan.validate.game`, which `GAN` and `GANLoss`
+call too) and the networks' arguments (`gan.validate.networks`, which the constructors call too) as plain values, and
 whether the machine has a GPU driver at all; then, with torch, the networks, built on the meta device (no memory,
 no random draws), what the game needs of D (`gan.game.checked_game`: no penalty on a BatchNorm D) and whether torch
 sees a GPU.
@@ -17,10 +17,10 @@ from pathlib import Path
 import hydra
 from omegaconf import DictConfig
 
-from gan.data.checks import check_data
 from gan.errors import ConfigError, DataError
-from gan.networks.checks import check_network
-from gan.settings import check_settings
+from gan.validate.data import check_data
+from gan.validate.game import check_settings
+from gan.validate.networks import check_network
 
 
 def preflight(cfg: DictConfig) -> None:

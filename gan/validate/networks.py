@@ -1,9 +1,9 @@
 """Every network's arguments checked as plain values, with no torch.
 
 The network constructors call these checks, and `gan.run` calls them on the config before it imports torch
-(gan/preflight.py), so a wrong `model.generator.*` or `model.discriminator.*` value is answered in about a second
-with the same words either way. A check looks only at the arguments it is given: `check_network` passes what the
-config sets, a constructor passes everything.
+(gan/validate/preflight.py), so a wrong `model.generator.*` or `model.discriminator.*` value is answered in about a
+second with the same words either way. A check looks only at the arguments it is given: `check_network` passes
+what the config sets, a constructor passes everything.
 """
 
 import inspect
@@ -11,18 +11,15 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 
 from gan.errors import ConfigError
-from gan.settings import number, whole_number
-
-DCGAN_IMAGE_SIZES = (28, 32, 64, 128)
-DCGAN_D_NORMS = ("batch", "none", "layer", "instance")  # the keys of gan.networks.dcgan.D_NORMS
-DCGAN_G_CONDITIONING = ("concat", "cbn")  # how a conditional G reads its label: joined to z, or conditional BatchNorm
-ACTIVATIONS = ("tanh", "sigmoid", "relu", "leaky_relu", "elu")  # the keys of gan.networks.gaussian.ACTIVATIONS
-PREPROCESS = ("moments", "raw", "variances", "diffs", "sorted")  # the keys of gan.networks.gaussian.PREPROCESS
-
-
-def one_of(value, options: Sequence[str], key: str, example: str = "") -> None:
-    if value is not None and value not in options:
-        raise ConfigError(f"{key}={value!r} is not one of: {', '.join(options)}.{example}")
+from gan.validate.options import (
+    ACTIVATIONS,
+    D_NORMS,
+    DCGAN_IMAGE_SIZES,
+    DROPOUT_MASKS,
+    G_CONDITIONING,
+    PREPROCESS,
+)
+from gan.validate.values import number, one_of, whole_number
 
 
 def layer_sizes(key: str, sizes: Sequence[int] | None) -> list[int] | None:
@@ -76,7 +73,7 @@ def dcgan_generator(latent_dim=None, image_size=None, width=None, conditioning=N
         dcgan_halvings(image_size, 1 if width is None else width, "model.generator")
     elif width is not None:
         dcgan_halvings(DCGAN_IMAGE_SIZES[0], width, "model.generator")
-    one_of(conditioning, DCGAN_G_CONDITIONING, "model.generator.conditioning")
+    one_of(conditioning, G_CONDITIONING, "model.generator.conditioning")
     class_count(num_classes)
 
 
@@ -85,7 +82,7 @@ def dcgan_discriminator(image_size=None, width=None, norm=None, pack=None, num_c
         dcgan_halvings(image_size, 1 if width is None else width, "model.discriminator")
     elif width is not None:
         dcgan_halvings(DCGAN_IMAGE_SIZES[0], width, "model.discriminator")
-    one_of(norm, DCGAN_D_NORMS, "model.discriminator.norm", " The original's is batch.")
+    one_of(norm, D_NORMS, "model.discriminator.norm", " The original's is batch.")
     if pack is not None and pack_size(pack) > 1 and num_classes is not None:
         raise ConfigError(f"model.pack={pack} with a conditional DCGAN: the projection scores each image with its own "
                           "label, a pack has several; use model.pack=1 for model.conditional=true.")
@@ -127,7 +124,7 @@ def mlp_generator(latent_dim=None, hidden_sizes=None, num_classes=None, embed_di
 
 def mlp_discriminator(hidden_sizes=None, dropout=None, dropout_masks=None, pack=None, num_classes=None, embed_dim=None,
                       **_) -> None:
-    if dropout_masks is not None and dropout_masks not in ("uniform", "bernoulli"):
+    if dropout_masks is not None and dropout_masks not in DROPOUT_MASKS:
         raise ConfigError(f"model.discriminator.dropout_masks={dropout_masks}: use uniform (fast on the CPU) or "
                           "bernoulli (torch's own masks, as the MNIST notebook).")
     if pack is not None:
