@@ -1,4 +1,8 @@
-"""What `python -m gan.sample` does (gan/sample.py is its command line): draw samples of a trained GAN into files."""
+"""What `python -m gan.sample` does (gan/sample.py is its command line): draw samples of a trained GAN into files.
+
+`sample()` checks every option, then asks the model to write its own kind of samples (`GAN.write_samples`):
+image GANs call `sample_images`, the Gaussian GAN `sample_gaussian`, the 2-D mixtures `sample_points`.
+"""
 
 import math
 from pathlib import Path
@@ -71,18 +75,12 @@ def check_codes(model: GAN, code: int | None, vary: str | None) -> None:
 
 
 def check_request(model: GAN, label: int | None, per_class: int | None, code: int | None, vary: str | None,
-                  steps: int | None) -> None:
+                  steps: int | None, n: int | None = None) -> None:
     """One-line errors for options this model cannot honour, before anything is written."""
     check_codes(model, code, vary)
     if code is not None:
         model.with_codes(seeded_noise(model, 1, 0), categorical=code)  # its one-line error for a code out of range
-    if model.sample_kind != "images":
-        if label is not None or per_class is not None:
-            raise ConfigError("--label/--per-class: this model is not conditional (it draws "
-                              f"{model.sample_kind} without labels); sample it without them.")
-        if steps:
-            raise ConfigError(f"--interpolate: this model draws {model.sample_kind}, not images; the interpolation "
-                              "strip is for image GANs. Sample it without --interpolate.")
+    model.check_sample_request(n, label=label, per_class=per_class, steps=steps)
 
 
 def sample_images(model: GAN, n: int, out: Path, seed: int, steps: int | None, label: int | None = None,
@@ -155,16 +153,8 @@ def sample(path: str | Path, n: int | None = None, out: str | Path | None = None
     _, run_dir = find_checkpoint(path)
     out = Path(out) if out is not None else run_dir / "sampled"
     check_values(n, interpolate_steps, out)
-    check_request(model, label, per_class, code, vary, interpolate_steps)
-    if model.sample_kind == "images":
-        sample_labels(model, n or 64, label, per_class)  # its one-line errors, before anything is written
-    elif model.sample_kind not in ("numbers", "points"):
-        raise ConfigError(f"{type(model).__name__} draws neither images nor numbers (its sample_kind is "
-                          f"{model.sample_kind!r}); gan.sample cannot draw it.")
+    check_request(model, label, per_class, code, vary, interpolate_steps, n)
     out.mkdir(parents=True, exist_ok=True)
     clear_own_files(out)
-    if model.sample_kind == "numbers":
-        return sample_gaussian(model, n or 10_000, out, seed)
-    if model.sample_kind == "points":  # 2-D mixtures: samples.csv (x, y) and scatter.png
-        return sample_points(model, n or 2500, out, seed)
-    return sample_images(model, n or 64, out, seed, interpolate_steps, label, per_class, code, vary)
+    return model.write_samples(out, n, seed, steps=interpolate_steps, label=label, per_class=per_class, code=code,
+                               vary=vary)

@@ -1,8 +1,8 @@
 """The one alternating D/G training loop that every GAN variant shares.
 
 Variants differ in networks (passed in built), data and losses, and override small hooks
-(`real_from_batch`, `condition_from_batch`, `evaluator`) and say what they draw (`sample_kind`), never
-`training_step`. What each player minimises is the `GANLoss` component (gan/game.py).
+(`real_from_batch`, `condition_from_batch`, `evaluator`, and for `gan.sample` `check_sample_request` and
+`write_samples`), never `training_step`. What each player minimises is the `GANLoss` component (gan/game.py).
 """
 
 import random
@@ -279,6 +279,26 @@ class GAN(Conditioning, pl.LightningModule):
         """What judges this variant's samples (gan/evaluation.py), for `val/...`, `metrics.json` and
         `gan.evaluate`; None: nothing to measure. `data` is the run's data config."""
         return None
+
+    # ---- what `python -m gan.sample` writes (gan/sampling.py): each variant says it for its own samples ------------
+    def check_sample_request(self, n: int | None, label: int | None = None, per_class: int | None = None,
+                             steps: int | None = None) -> None:
+        """One-line errors for `gan.sample` options this model cannot honour, before anything is written. The base
+        draws no images: labels and interpolation strips are the image GANs' (`ImageGAN`)."""
+        if type(self).write_samples is GAN.write_samples:
+            raise ConfigError(f"{type(self).__name__} has no sample writer (its samples are {self.sample_kind!r}); "
+                              "gan.sample cannot draw it.")
+        if label is not None or per_class is not None:
+            raise ConfigError("--label/--per-class: this model is not conditional (it draws "
+                              f"{self.sample_kind} without labels); sample it without them.")
+        if steps:
+            raise ConfigError(f"--interpolate: this model draws {self.sample_kind}, not images; the interpolation "
+                              "strip is for image GANs. Sample it without --interpolate.")
+
+    def write_samples(self, out, n: int | None, seed: int, **request) -> list:
+        """Write `n` samples (None: the variant's default count) drawn from `seed` into the folder `out`; returns
+        the files written. `request`: gan.sample's options (steps, label, per_class, code, vary)."""
+        raise NotImplementedError(f"{type(self).__name__} writes no samples")
 
     # ---- exact resume -------------------------------------------------------------------------
     def on_save_checkpoint(self, checkpoint: dict) -> None:

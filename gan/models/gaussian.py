@@ -37,6 +37,12 @@ class GaussianGAN(GAN):
         # The same seed and weights on every rank: sync_dist keeps ranks agreeing on the monitored value for free.
         self.log_dict({f"val/{k}": v for k, v in self.evaluate().items()}, sync_dist=True)
 
+    def write_samples(self, out, n, seed, **request) -> list:
+        """samples.csv and histogram.png of 10,000 draws unless `n`; gan/sampling.py `sample_gaussian`."""
+        from gan.sampling import sample_gaussian
+
+        return sample_gaussian(self, n or 10_000, out, seed)
+
     def evaluator(self, data=None, cache_dir=None, build: bool = True, samples: int | None = None, **overrides):
         """The end of a run and `gan.evaluate` score `evaluate()`'s figures through this (same draws, same seed)."""
         hp = self.hparams

@@ -37,6 +37,17 @@ class ImageGAN(GAN):
         if int(nearest_k) < 1:
             raise ConfigError(f"model.nearest_k={nearest_k}: precision/recall need k >= 1 neighbours; 5 is usual.")
 
+    def check_sample_request(self, n, label=None, per_class=None, steps=None) -> None:
+        from gan.sampling import sample_labels
+
+        sample_labels(self, n or 64, label, per_class)  # its one-line errors for --label/--per-class
+
+    def write_samples(self, out, n, seed, **request) -> list:
+        """grid.png, images/*.png and samples.pt (64 unless `n`); gan/sampling.py `sample_images`."""
+        from gan.sampling import sample_images
+
+        return sample_images(self, n or 64, out, seed, **request)
+
     def evaluator(self, data, cache_dir: str | None = None, build: bool = True, **overrides) -> ImageEvaluator:
         """What judges this model's samples on `data` (a data config); `overrides` replace settings for one call
         (`samples`, `feature_extractor`, `inception_weights`, ...) without touching the hyperparameters."""

@@ -79,6 +79,12 @@ class MixtureGAN(GAN):
             figures.update(mixture_report(points, self.centres, self.hparams.sigma), drs_acceptance=kept)
         return figures
 
+    def write_samples(self, out, n, seed, **request) -> list:
+        """samples.csv (x, y) and the scatter figure(s) of 2,500 points unless `n`; gan/sampling.py `sample_points`."""
+        from gan.sampling import sample_points
+
+        return sample_points(self, n or 2500, out, seed)
+
     def evaluator(self, data=None, cache_dir=None, build: bool = True, samples: int | None = None, **overrides):
         """The end of a run and `gan.evaluate` score `evaluate()`'s figures through this (same points, same seed)."""
         return OwnFiguresEvaluator("modes, high_quality and reverse_kl against the mixture's centres",
