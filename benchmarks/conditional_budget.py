@@ -30,7 +30,7 @@ import torch  # noqa: E402
 from gan.callbacks.budget import KEYS, Progress  # noqa: E402
 from gan.run import train  # noqa: E402
 from tests.conftest import compose_config  # noqa: E402
-from tests.test_conditional import FAST_CGAN  # noqa: E402
+from tests.e2e.test_conditional import FAST_CGAN  # noqa: E402
 
 SEED_WIDTHS = ["model.generator.hidden_sizes=[256,512,1024]", "model.discriminator.hidden_sizes=[1024,512,256]"]
 

@@ -40,7 +40,7 @@ from PIL import Image
 
 data_dir, work = Path(sys.argv[1]), Path(sys.argv[2])
 if not (data_dir / "MNIST" / "raw" / "train-images-idx3-ubyte").is_file():
-    from tests.test_mnist import random_mnist
+    from tests.unit.test_mnist import random_mnist
 
     random_mnist(work / "data", n_train=6000, n_test=1000)
     print(f"no MNIST under {data_dir}: random images in its layout under {work / 'data'}")

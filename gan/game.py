@@ -7,7 +7,7 @@ in both updates, and D is always called as D(x, c) with labels `c` (None for unc
 
 Where D scores each sample on its own (no BatchNorm), its D update scores real and fake in one forward pass over
 the two batches joined: one GEMM per layer on 2B rows instead of two on B, the same loss and gradients
-(tests/test_speed.py). With dropout the masks are drawn in another order, so a run follows another (equally
+(tests/unit/test_speed.py). With dropout the masks are drawn in another order, so a run follows another (equally
 likely) path; `model.d_one_pass=false` keeps the original programs' two passes and their exact numbers.
 """
 

@@ -2,8 +2,9 @@
 
     python -m tests.seed_recipes       # rewrites tests/snapshots/*.yaml from the code as it is now
 
-The files were written at commit 428f428 (before `model.loss` grew into the loss family); tests/test_seed_recipes.py
-compares today's code with them. Re-record only when a change of a original's recipe is intended and said so.
+The files were written at commit 428f428 (before `model.loss` grew into the loss family);
+tests/unit/test_seed_recipes.py (the recipes) and tests/e2e/test_seed_recipes.py (the first steps) compare today's
+code with them. Re-record only when a change of a original's recipe is intended and said so.
 """
 
 import sys

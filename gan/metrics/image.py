@@ -202,7 +202,7 @@ class InceptionFID:
     def __init__(self, inception: str | Path) -> None:
         self.weights = inception_weights_file(inception)
         # antialias=False: torch-fidelity's TF1-style resize to 299 px, as the published FIDs; torchmetrics' default
-        # (since 1.5, an antialiased torch resize) gives other features (tests/test_inception.py tells them apart).
+        # (since 1.5, an antialiased torch resize) gives other features (tests/unit/test_inception.py tells them apart).
         resize = {"antialias": False} if "antialias" in inspect.signature(FrechetInceptionDistance).parameters else {}
         self.fid = FrechetInceptionDistance(
             feature=2048, reset_real_features=False, feature_extractor_weights_path=str(self.weights), **resize

@@ -14,7 +14,7 @@ from gan.errors import ConfigError, DataError
 from gan.validate.options import BACKGROUNDS, MIXTURE_LAYOUTS
 from gan.validate.values import number, whole_number
 
-# torchvision's raw layout: <data_dir>/<folder>/raw/<file> (tests/test_speed.py checks these against torchvision).
+# torchvision's raw layout: <data_dir>/<folder>/raw/<file> (tests/unit/test_speed.py checks these against torchvision).
 MNIST_FOLDERS = {"mnist": "MNIST", "fashion_mnist": "FashionMNIST"}
 IDX_FILES = ["train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"]
 EXTENSIONS = {".png", ".jpg", ".jpeg", ".bmp", ".webp", ".gif"}  # image files a folder is searched for (a GIF: its first frame)
