@@ -119,8 +119,9 @@ def mixes_samples(discriminator: nn.Module) -> bool:
 
 
 def checked_game(discriminator: nn.Module, *, augment=None, d_one_pass: bool = True, pack: int = 1,
-                 **settings) -> GANLoss:
+                 generator: nn.Module | None = None, **settings) -> GANLoss:
     """The game of these `model.*` settings for `discriminator`, after one clear error for any that cannot work.
+    A `generator` that reads its noise in a particular way says so (`check_noise(model.noise)`).
 
     `settings` are `gan.validate.game.check_settings`'s (plain values). Needs no Lightning: `gan.validate.preflight`
     calls it on networks built on the meta device before Lightning is imported, and `GAN.__init__` to build its loss.
@@ -130,6 +131,8 @@ def checked_game(discriminator: nn.Module, *, augment=None, d_one_pass: bool = T
                    settings.get("r1_every", 16), augment, one_pass=d_one_pass)
     game.check(discriminator)
     check_pack(discriminator, pack)
+    if hasattr(generator, "check_noise"):
+        generator.check_noise(settings.get("noise", "normal"))
     return game
 
 

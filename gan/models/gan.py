@@ -83,7 +83,8 @@ class GAN(Conditioning, pl.LightningModule):
         self.loss = checked_game(  # every setting checked first, in gan/game.py: gan.run checks them before Lightning
             discriminator, loss=loss, gradient_penalty=gradient_penalty, r1_gamma=r1_gamma, r1_every=r1_every,
             augment=augment, d_one_pass=d_one_pass, noise=noise, d_steps=d_steps, g_steps=g_steps, g_lr=g_lr,
-            d_lr=d_lr, ema_decay=ema_decay, num_classes=num_classes, conditional=conditional, compile=compile, pack=pack)
+            d_lr=d_lr, ema_decay=ema_decay, num_classes=num_classes, conditional=conditional, compile=compile,
+            pack=pack, generator=generator)
         if lr_decay_start is not None and not 0.0 <= lr_decay_start < 1.0:
             raise ConfigError(f"model.lr_decay_start={lr_decay_start}: use a fraction in [0, 1), or null for none.")
         if self.loss.augment and self.sample_kind != "images":

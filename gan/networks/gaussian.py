@@ -9,6 +9,7 @@ import math
 import torch
 from torch import nn
 
+from gan.errors import ConfigError
 from gan.networks import with_spectral_norm
 from gan.networks.packing import pack_samples
 from gan.validate import networks as checks
@@ -91,6 +92,12 @@ class GaussianGenerator(nn.Module):
             knots = torch.tensor([-tails_from, 1 - tails_from, tails_from - 1, tails_from], dtype=torch.float64)
             self.register_buffer("knots", (0.5 * (1 + torch.erf(knots / math.sqrt(2)))).float().view(4, 1),
                                  persistent=False)  # the uniform draws at z = -t, -t + 1, t - 1, t
+
+    def check_noise(self, noise: str) -> None:
+        """`model.noise` must be what this G reads: the tail path reads each draw as a uniform number."""
+        if self.tails_from is not None and noise != "uniform":
+            raise ConfigError(f"model.generator.tails_from reads each noise draw as a uniform number, but model.noise="
+                              f"{noise}; set model.noise=uniform, or model.generator.tails_from=null.")
 
     def forward(self, noise: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
         """(B, N, noise_dim) -> (B, N). `c`: labels of a conditional variant; this unconditional G ignores them."""

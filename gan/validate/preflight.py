@@ -37,9 +37,6 @@ def preflight(cfg: DictConfig) -> None:
         for name in ("generator", "discriminator"):
             if model.get(name) is not None:
                 check_network(model[name])
-        if (model.get("generator") or {}).get("tails_from") is not None and model.get("noise") != "uniform":
-            raise ConfigError(f"model.generator.tails_from reads each noise draw as a uniform number, but model.noise="
-                              f"{model.get('noise')}; set model.noise=uniform, or model.generator.tails_from=null.")
     accelerator = str(trainer.get("accelerator", ""))
     if accelerator in ("gpu", "cuda") and not gpu_driver_present():
         raise ConfigError(f"trainer.accelerator={accelerator}: no GPU driver on this machine (no /dev/nvidia*, "
@@ -68,7 +65,7 @@ def check_game(model: DictConfig, settings: dict) -> None:
                 networks[name] = hydra.utils.instantiate(node, _convert_="all")
     if "discriminator" in networks:
         extra = {key: model[key] for key in ("augment", "d_one_pass", "pack") if key in model}
-        checked_game(networks["discriminator"], **settings, **extra)
+        checked_game(networks["discriminator"], generator=networks.get("generator"), **settings, **extra)
 
 
 def gpu_driver_present() -> bool:

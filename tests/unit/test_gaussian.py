@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 import scipy.stats
 import torch
+from hydra.errors import InstantiationException
 
 from gan.errors import ConfigError
 from gan.metrics.gaussian import gaussian_report, ks_normal, w1_normal, w1_samples
@@ -90,10 +91,16 @@ def test_tails_continue_the_body_in_a_straight_line_beyond_the_threshold():
 
 
 def test_tails_need_uniform_noise(make_cfg):
+    """Said by the generator itself (`check_noise`): before Lightning by gan.run, and by a GAN built in code."""
     from gan.validate.preflight import preflight
 
-    with pytest.raises(ConfigError, match="model.noise=uniform"):
-        preflight(make_cfg("model.noise=normal", "++model.generator.tails_from=2"))
+    cfg = make_cfg("model.noise=normal", "++model.generator.tails_from=2")
+    with pytest.raises(ConfigError, match="^model.generator.tails_from reads .* model.noise=normal; set model.noise="):
+        preflight(cfg)
+    with pytest.raises(InstantiationException) as error:
+        hydra.utils.instantiate(cfg.model, _convert_="all")
+    assert isinstance(error.value.__cause__, ConfigError) and "set model.noise=uniform" in str(error.value.__cause__)
+    preflight(make_cfg("model.noise=uniform", "++model.generator.tails_from=2"))  # the default recipe's pairing
 
 
 def test_unknown_preprocess_is_a_config_error():
