@@ -8,10 +8,10 @@ import importlib.util
 import hydra
 import pytest
 import pytorch_lightning as pl
-from omegaconf import open_dict
+from omegaconf import OmegaConf, open_dict
 
 from gan.run import _instantiate_all
-from tests.conftest import config_options
+from tests.conftest import CONF, config_options
 
 # A data set each model fits (shapes come from the data); models not listed are tried with image data.
 DATA_FOR_MODEL = {"gaussian": "gaussian", "mixture": "ring", "vanilla": "mnist", "dcgan": "image_folder"}
@@ -118,6 +118,25 @@ def test_every_model_states_every_loop_and_game_key(make_cfg, tmp_path, model):
                 if p.default is not inspect.Parameter.empty and name not in ("num_classes", "conditional")]
     cfg = make_cfg(f"model={model}", f"data={DATA_FOR_MODEL.get(model, 'mnist')}", data_dir=tmp_path)
     assert [name for name in optional if name not in cfg.model] == []
+
+
+@pytest.mark.parametrize("model", [m for m in config_options("model") if m not in ("gaussian", "mixture")])
+def test_every_image_model_states_the_evaluators_keys_once(make_cfg, tmp_path, model):
+    """conf/model/_image_eval.yaml holds how image samples are judged; every image model starts from it."""
+    import inspect
+
+    from hydra.utils import get_class
+
+    from gan.models.image import ImageGAN
+
+    cfg = make_cfg(f"model={model}", f"data={DATA_FOR_MODEL.get(model, 'mnist')}", data_dir=tmp_path)
+    assert issubclass(get_class(cfg.model._target_), ImageGAN)
+    keys = [name for name in inspect.signature(ImageGAN.__init__).parameters if name not in ("self", "args", "kwargs")]
+    assert keys and [name for name in keys if name not in cfg.model] == []
+    shared = OmegaConf.load(CONF / "model" / "_image_eval.yaml")
+    assert set(keys) <= set(shared), sorted(set(keys) - set(shared))
+    own = OmegaConf.load(CONF / "model" / f"{model}.yaml")
+    assert set(own) & set(keys) == set(), f"conf/model/{model}.yaml restates {sorted(set(own) & set(keys))}"
 
 
 # What each variant shows comes with its model config (conf/callbacks/variant/); no callback asks what a model draws.
