@@ -122,9 +122,9 @@ def check_model_fits_data(cfg: DictConfig) -> None:
     """One line naming which model goes with which data, instead of OmegaConf's InterpolationKeyError on a shape
     key (`${data.channels}`) the data does not have."""
     model, data = cfg.get("model"), cfg.get("data")
-    if model is not None and "_target_" not in model:  # model=_gan: the keys every model yaml starts from
-        raise ConfigError(f"{_choices(cfg).get('model', 'this model')} is not a model but the loop keys every model "
-                          "starts from; pick model=gaussian, mixture, vanilla, dcgan, cgan or infogan.")
+    if model is not None and "_target_" not in model:  # model=_gan, _image_eval: keys the model yamls start from
+        raise ConfigError(f"{_choices(cfg).get('model', 'this model')} is not a model but keys the models start "
+                          "from; pick model=gaussian, mixture, vanilla, dcgan, cgan or infogan.")
     if model is None or data is None:
         return
     model_kind, data_kind = _kind(model, MODEL_KINDS), _kind(data, DATA_KINDS)

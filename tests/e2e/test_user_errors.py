@@ -91,10 +91,11 @@ def test_hydra_run_dir_chooses_the_run_folder(monkeypatch, tmp_path):
     assert saved["paths"]["output_dir"] == str(tmp_path / "mine") and (tmp_path / "mine" / "metrics.json").is_file()
 
 
-def test_the_models_base_is_not_a_model(monkeypatch, tmp_path):
+@pytest.mark.parametrize("base", ["_gan", "_image_eval"])
+def test_the_models_bases_are_not_models(monkeypatch, tmp_path, base):
     with pytest.raises(SystemExit) as stop:
-        run_main(monkeypatch, tmp_path, "model=_gan", "logger=none")
-    assert str(stop.value).startswith("error: model=_gan is not a model") and not any(tmp_path.iterdir())
+        run_main(monkeypatch, tmp_path, f"model={base}", "logger=none")
+    assert str(stop.value).startswith(f"error: model={base} is not a model") and not any(tmp_path.iterdir())
 
 
 def _truncate(path: Path) -> None:
