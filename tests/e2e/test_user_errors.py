@@ -319,7 +319,8 @@ def test_help_lists_our_groups_shared_keys_and_examples(monkeypatch, capsys, tmp
     assert "Powered by Hydra" not in out and "python -m gan.run experiment=mnist_best" in out
     for group in ("model", "data", "experiment", "logger"):
         assert f"{group}: {', '.join(config_options(group))}" in out or group == "model", group
-    assert f"model: _gan, {', '.join(config_options('model'))}" in out  # _gan: the base every model starts from
+    # _gan and _image_eval: the bases the models start from (Hydra lists them; model=_gan is refused in one line)
+    assert f"model: _gan, _image_eval, {', '.join(config_options('model'))}" in out
     assert "trainer: cpu, cpu_bf16, ddp, ddp_cpu" in out
     for key in ("seed=N", "paths.data_dir", "model.g_lr", "model.d_steps", "trainer.max_steps", "trainer.max_time"):
         assert key in out, key
