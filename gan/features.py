@@ -257,7 +257,8 @@ def build_folder_features(cfg: DictConfig, features_dir: Path) -> None:
     least = settings_of(overrides)["min_images"]
     if len(listing) < least:
         raise DataError(f"{data['root']} has {len(listing)} images, fewer than the {least} that features of its own "
-                        "need (half of them the reference, half the real-vs-real floor); nothing was built.")
+                        "need (half of them the reference, half the real-vs-real floor); nothing was built. Add "
+                        "images, or lower the bar with self_supervised={min_images: N}.")
     path = Path(cfg.output or folder_features_file(data, features_dir, overrides, listing)).expanduser()
     if path.is_file() and not cfg.rebuild:
         print(f"Self-supervised features for {data['root']} are already at {path}; nothing to do. rebuild=true "

@@ -12,7 +12,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from gan.data.resumable import ResumableDataModule, data_generator
 from gan.errors import ConfigError
-from gan.validate.options import MIXTURE_LAYOUTS as LAYOUTS
+from gan.validate.data import check_mixture_layout
 
 
 def mixture_centres(layout: str, size: int, radius: float) -> torch.Tensor:
@@ -26,7 +26,7 @@ def mixture_centres(layout: str, size: int, radius: float) -> torch.Tensor:
             raise ConfigError(f"data.size={size}: a grid needs a square number of modes, e.g. 25.")
         axis = torch.linspace(-radius, radius, side, dtype=torch.float64) if side > 1 else torch.zeros(1)
         return torch.cartesian_prod(axis, axis)
-    raise ConfigError(f"data.layout={layout!r} is not one of: {', '.join(LAYOUTS)}.")
+    check_mixture_layout(layout)  # raises: the layout is none of these
 
 
 def sample_mixture(centres: torch.Tensor, sigma: float, n: int, generator=None) -> torch.Tensor:

@@ -10,13 +10,7 @@ import socket
 from pathlib import Path
 
 import torch
-from torch.utils.data import (
-    BatchSampler,
-    DataLoader,
-    RandomSampler,
-    SequentialSampler,
-    TensorDataset,
-)
+from torch.utils.data import BatchSampler, DataLoader, RandomSampler, SequentialSampler, TensorDataset
 from torchvision import datasets
 
 from gan.data.resumable import ResumableDataModule, data_generator

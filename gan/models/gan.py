@@ -287,8 +287,8 @@ class GAN(Conditioning, pl.LightningModule):
         """One-line errors for `gan.sample` options this model cannot honour, before anything is written. The base
         draws no images: labels and interpolation strips are the image GANs' (`ImageGAN`)."""
         if type(self).write_samples is GAN.write_samples:
-            raise ConfigError(f"{type(self).__name__} has no sample writer (its samples are {self.sample_kind!r}); "
-                              "gan.sample cannot draw it.")
+            raise ConfigError(f"{type(self).__name__} has no sample writer (its samples are {self.sample_kind!r}), "
+                              "so gan.sample cannot draw it; give the class a write_samples method.")
         if label is not None or per_class is not None:
             raise ConfigError("--label/--per-class: this model is not conditional (it draws "
                               f"{self.sample_kind} without labels); sample it without them.")

@@ -11,6 +11,7 @@ from gan.models.rejection import RejectionSampler
 from gan.networks.points import PointDiscriminator
 from gan.steps import planned_training_steps
 from gan.validate import options
+from gan.validate.values import one_of
 
 
 class MixtureGAN(GAN):
@@ -31,8 +32,7 @@ class MixtureGAN(GAN):
                  drs_fourier: int = 128, drs_fourier_scale: float = 0.05, drs_quantile: float = 0.5,
                  drs_margin: float = 2.0,
                  **kwargs) -> None:
-        if sampling not in options.SAMPLINGS:
-            raise ConfigError(f"model.sampling={sampling!r} is not one of: {', '.join(options.SAMPLINGS)}.")
+        one_of(sampling, options.SAMPLINGS, "model.sampling")
         if sampling == "drs" and (int(drs_steps) < 1 or int(drs_batch_size) < 1 or not drs_lr > 0):
             raise ConfigError(f"model.drs_steps={drs_steps}, model.drs_batch_size={drs_batch_size}, "
                               f"model.drs_lr={drs_lr}: all must be positive for model.sampling=drs.")

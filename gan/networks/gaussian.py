@@ -15,7 +15,7 @@ from gan.networks.packing import pack_samples
 from gan.validate import networks as checks
 from gan.validate import options
 
-ACTIVATIONS = options.table("activation", options.ACTIVATIONS, {"tanh": nn.Tanh, "sigmoid": nn.Sigmoid, "relu": nn.ReLU,
+ACTIVATIONS = options.table("model.*.activation", options.ACTIVATIONS, {"tanh": nn.Tanh, "sigmoid": nn.Sigmoid, "relu": nn.ReLU,
                                                                "leaky_relu": lambda: nn.LeakyReLU(0.2), "elu": nn.ELU})
 
 

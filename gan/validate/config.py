@@ -3,7 +3,7 @@
 `check_run_keys` names the key and the fix for values every run shares (seed, step limits, the trainer's
 devices and validation interval, learning rates, update counts) and says which model goes with which data;
 `check_targets` admits only this project's classes (and the torch/Lightning classes the config tree uses) in a
-config read from a run folder, since such folders are shared like checkpoints;
+config read from a run folder, since such folders are shared like checkpoints.
 """
 
 from collections.abc import Sequence

@@ -12,7 +12,7 @@ from omegaconf import DictConfig, open_dict
 
 from gan.errors import ConfigError, DataError
 from gan.validate.options import BACKGROUNDS, MIXTURE_LAYOUTS
-from gan.validate.values import number, whole_number
+from gan.validate.values import number, one_of, whole_number
 
 # torchvision's raw layout: <data_dir>/<folder>/raw/<file> (tests/unit/test_speed.py checks these against torchvision).
 MNIST_FOLDERS = {"mnist": "MNIST", "fashion_mnist": "FashionMNIST"}
@@ -92,8 +92,7 @@ def infer_num_classes(data: DictConfig) -> None:
 
 
 def check_mixture_layout(layout: str) -> None:
-    if layout not in MIXTURE_LAYOUTS:
-        raise ConfigError(f"data.layout={layout!r} is not one of: {', '.join(MIXTURE_LAYOUTS)}.")
+    one_of(layout, MIXTURE_LAYOUTS, "data.layout")
 
 
 def check_image_root(root: str | Path, missing_hint: str | None = None) -> None:

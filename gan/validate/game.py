@@ -3,13 +3,12 @@ second (gan/validate/preflight.py). `GANLoss` and `GAN` call the same checks, so
 
 from gan.errors import ConfigError
 from gan.validate.options import LOSSES, NOISES
-from gan.validate.values import number, whole_number
+from gan.validate.values import number, one_of, whole_number
 
 
 def check_loss(loss: str = "bce", gradient_penalty: float | None = 0.0, r1_gamma: float | None = 0.0,
                r1_every: int = 16) -> None:
-    if loss not in LOSSES:
-        raise ConfigError(f"model.loss={loss!r} is not one of: {', '.join(LOSSES)}. Pick one, e.g. model.loss=bce.")
+    one_of(loss, LOSSES, "model.loss", " Pick one, e.g. model.loss=bce.")
     for key, value in {"model.gradient_penalty": gradient_penalty, "model.r1_gamma": r1_gamma}.items():
         if value is not None and not number(key, value, f"{key}=10") >= 0:
             raise ConfigError(f"{key}={value}: a penalty weight cannot be negative; use 0 (off) or e.g. {key}=10.")
@@ -29,8 +28,7 @@ def check_settings(*, loss: str = "bce", gradient_penalty: float | None = 0.0, r
     if num_classes is not None and whole_number("model.num_classes", num_classes, "model.num_classes=10") < 2:
         raise ConfigError(f"model.num_classes={num_classes}: a conditional GAN needs 2 or more classes; "
                           "null for an unconditional one.")
-    if noise not in NOISES:
-        raise ConfigError(f"model.noise={noise!r} is not one of: {', '.join(sorted(NOISES))}.")
+    one_of(noise, NOISES, "model.noise")
     for key, value in {"model.d_steps": d_steps, "model.g_steps": g_steps}.items():
         if whole_number(key, value, f"{key}=1") < 1:
             raise ConfigError(f"{key}={value}: each training step needs at least one update; use 1 or more.")
