@@ -60,7 +60,7 @@ def main() -> None:
               else SEED_WIDTHS if model == "model=cgan" and args.seed_widths else [])
     # FAST_CGAN[-3:]: betas (0.5, 0.999) and batch 64, for every model here (later overrides win)
     cfg = compose_config([model, "data=mnist", "logger=none", "trainer.max_epochs=1000", *widths, *FAST_CGAN[-3:],
-                          "model.feature_build.max_samples=10000", "model.feature_build.epochs=2",
+                          "eval.feature_build.max_samples=10000", "eval.feature_build.epochs=2",
                           f"model.eval_samples={args.samples}", "callbacks.sample_quality.every_n_epochs=100000",
                           "model.monitor=null", "+callbacks.progress._target_=gan.callbacks.budget.Progress",
                           "+callbacks.progress._recursive_=false", "+callbacks.progress.data=${data}",

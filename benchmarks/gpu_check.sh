@@ -53,7 +53,7 @@ PY
 
 declare -A VARIANTS=(
   [gaussian]=""
-  [mlp]="model=vanilla data=mnist paths.data_dir=$DATA_DIR model.feature_extractor=null"
+  [mlp]="model=vanilla data=mnist paths.data_dir=$DATA_DIR eval.feature_extractor=null"
   [dcgan]="model=dcgan data=image_folder data.root=$WORK/images data.image_size=64 trainer.max_epochs=-1"
 )
 COMMON=(logger=none model.eval_samples=500 ++trainer.enable_progress_bar=false)

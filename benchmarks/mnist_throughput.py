@@ -270,7 +270,7 @@ def gan_run(data_dir: str, total_steps: int, *extra: str, bare: bool = False) ->
 
     with tempfile.TemporaryDirectory() as out:
         # No end-of-run FID here (benchmarks/ has its own for quality): this measures training alone.
-        overrides = ["model=vanilla", "data=mnist", f"trainer.max_steps={total_steps}", "model.feature_extractor=null",
+        overrides = ["model=vanilla", "data=mnist", f"trainer.max_steps={total_steps}", "eval.feature_extractor=null",
                      *extra]
         cfg = compose_config(overrides, Path(out), Path(data_dir))
         with open_dict(cfg):

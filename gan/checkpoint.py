@@ -21,6 +21,7 @@ from omegaconf.nodes import AnyNode
 
 from gan.errors import ConfigError, DataError
 from gan.models.gan import GAN
+from gan.resume import upgrade_saved
 from gan.validate.config import check_targets
 
 # Lightning stores the model's hyperparameters beside the weights, and Hydra hands list values over as
@@ -75,6 +76,7 @@ def load_model(path: str | Path, device: str | torch.device = "cpu") -> tuple[GA
         )
     cfg = OmegaConf.load(config_path)
     check_targets(cfg, str(config_path))
+    upgrade_saved(cfg)  # a run saved by an earlier version
     model: GAN = hydra.utils.instantiate(cfg.model)
     checkpoint = read_checkpoint(ckpt_path)
     check_fits(model, checkpoint, ckpt_path)

@@ -61,7 +61,7 @@ def evaluate(
     overrides = {"samples": samples, "feature_extractor": feature_extractor, "inception_weights": inception_weights}
     if feature_extractor is not None:
         overrides["feature_build"] = {}  # the file named, not one keyed by the run's build settings
-    elif cache_dir and dataset and cfg.model.get("feature_extractor"):
+    elif cache_dir and dataset and (cfg.model.get("evaluation") or {}).get("feature_extractor"):
         overrides["feature_extractor"] = str(Path(cache_dir).expanduser() / "features" / f"{dataset}-classifier.pt")
     evaluator = model.evaluator(data=data_cfg, cache_dir=cache_dir, seed=seed, **overrides)
     report: dict = {"checkpoint": str(ckpt_path), "model": type(model).__name__, "warnings": []}

@@ -139,7 +139,7 @@ class ImageEvaluator:
             "" if self.route == "self-supervised" else
             ", class_entropy, mode_coverage (conditional models: class_accuracy, intra_fid)")
         if self.route is None:
-            not_measured.append(f"{names}: model.feature_extractor=null")
+            not_measured.append(f"{names}: eval.feature_extractor=null")
         elif self._too_few():
             not_measured.append(f"{names}: {self._too_few()}")
         elif self.path.is_file():

@@ -68,7 +68,7 @@ def build(cfg: DictConfig) -> dict:
     elif getattr(datamodule, "train_labels", None) is None or getattr(datamodule, "test_labels", None) is None:
         raise DataError(
             f"data={cfg.data.get('_target_')} has no class labels, so no feature classifier can be trained on it. "
-            "FID/KID for such data need Inception weights you have locally: model.inception_weights=/path/to/"
+            "FID/KID for such data need Inception weights you have locally: eval.inception=/path/to/"
             "weights.pth (and `pip install torch-fidelity`)."
         )
     else:

@@ -48,15 +48,23 @@ def resolve_resume(cfg: DictConfig, task_overrides: list[str], choices) -> DictC
     except Exception as error:  # noqa: BLE001 - YAML errors come in many types
         raise DataError(f"cannot read {saved} ({type(error).__name__}); is it the config.yaml gan.run wrote?") from None
     check_targets(recipe, str(saved))
-    _keep_own_monitors(recipe)
+    upgrade_saved(recipe)
     _apply_overrides(recipe, overrides, choices or {}, run_dir, ckpt)
     with open_dict(recipe):
         recipe.paths.output_dir = str(run_dir)  # keep writing into the same run: one TensorBoard run, one folder
         recipe.ckpt_path, recipe.resume = str(ckpt), str(run_dir)
+        if recipe.model.get("evaluation") is not None:  # saved resolved: eval.* overrides reach the model's copy
+            recipe.model.evaluation = recipe.eval
         for node in (recipe.get("logger") or {}).values():  # CSVLogger deletes an existing metrics.csv: new version
             if node is not None and str(node.get("_target_", "")).endswith("CSVLogger"):
                 node.version = f"resumed-{time.strftime('%Y-%m-%d_%H-%M-%S')}"
     return recipe
+
+
+def upgrade_saved(recipe: DictConfig) -> None:
+    """A recipe saved by an earlier version of the project, as this one reads it (resume= and gan.checkpoint)."""
+    _keep_own_monitors(recipe)
+    _evaluation_in_eval_group(recipe)
 
 
 # Run folders saved before each variant's callbacks came with its model config (conf/callbacks/variant/) hold every
@@ -75,6 +83,23 @@ def _keep_own_monitors(recipe: DictConfig) -> None:
         for name, variant in _MONITORS.items():
             if variant != own:
                 del recipe.callbacks[name]
+
+
+# Run folders saved before the evaluator's settings had their own group (conf/eval) hold them as model keys; the
+# image models now read them as model.evaluation, a copy of `eval`. Old key -> its name in `eval`.
+_EVALUATOR_KEYS = {"feature_extractor": "feature_extractor", "feature_build": "feature_build",
+                   "kid_subset_size": "kid_subset_size", "kid_subsets": "kid_subsets", "nearest_k": "nearest_k",
+                   "inception_weights": "inception"}
+
+
+def _evaluation_in_eval_group(recipe: DictConfig) -> None:
+    model = recipe.get("model")
+    if model is None or "evaluation" in model or not any(key in model for key in _EVALUATOR_KEYS):
+        return
+    with open_dict(recipe):
+        evaluation = OmegaConf.create({new: model.pop(old) for old, new in _EVALUATOR_KEYS.items() if old in model})
+        recipe.eval = OmegaConf.merge(recipe.get("eval") or {}, evaluation)
+        model.evaluation = recipe.eval
 
 
 def _first_runtime(run_dir: Path) -> DictConfig:

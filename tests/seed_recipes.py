@@ -33,7 +33,7 @@ TRAJECTORIES = {
     "gaussian_seed": ["experiment=gaussian_seed"],
     # (No sample-quality figures: they would train the MNIST classifier first, a minute, and judge no training step.)
     "vanilla_mnist": ["model=vanilla", "data=mnist", "model.eval_samples=100", "model.discriminator.dropout_masks=bernoulli",
-                      "model.feature_extractor=null", *AS_THE_SEEDS],
+                      "eval.feature_extractor=null", *AS_THE_SEEDS],
     "dcgan_tiny": ["model=dcgan", "data=image_folder", "data.image_size=32", "data.batch_size=4",
                    "model.generator.width=4", "model.discriminator.width=4", "model.eval_samples=4", *AS_THE_SEEDS],
 }

@@ -44,7 +44,7 @@ class ClassifierFeatures(nn.Module):
         if self.image_shape and tuple(images.shape[1:]) != self.image_shape:
             raise ConfigError(
                 f"the feature classifier was trained on {self.image_shape} images, these are {tuple(images.shape[1:])}: "
-                "point model.feature_extractor at a classifier built on this data (`python -m gan.features data=...`)."
+                "point eval.feature_extractor at a classifier built on this data (`python -m gan.features data=...`)."
             )
         return self.classifier.features(images.float())
 

@@ -56,7 +56,9 @@ def check_run_keys(cfg: DictConfig) -> None:
         )
     check_trainer(cfg.get("trainer") or {})
     model = cfg.get("model") or {}
-    check_inception(model, (cfg.get("eval") or {}).get("inception"))
+    evaluation = cfg.get("eval") or {}
+    check_evaluation(evaluation)
+    check_inception(model, evaluation.get("inception"))
     for key in ("d_steps", "g_steps"):
         if key in model and whole_number(f"model.{key}", model[key], f"model.{key}=1") < 1:
             raise ConfigError(f"model.{key}={model[key]}: each training step needs at least one update; use 1 or more.")
@@ -68,13 +70,19 @@ def check_run_keys(cfg: DictConfig) -> None:
             raise ConfigError(f"model.{key}={value!r}: a learning rate must be a positive number, e.g. model.{key}=2e-4.")
 
 
+def check_evaluation(evaluation) -> None:
+    """The `eval` group's counts (the image models read it as model.evaluation): one line naming the key."""
+    for key, usual in (("kid_subset_size", 1000), ("kid_subsets", 10), ("nearest_k", 5)):
+        if key in evaluation and whole_number(f"eval.{key}", evaluation[key], f"eval.{key}={usual}") < 1:
+            raise ConfigError(f"eval.{key}={evaluation[key]}: give 1 or more; {usual} is usual.")
+
+
 def check_inception(model, inception) -> None:
-    """eval.inception (which the image models read as model.inception_weights): null, download, or a file; with
+    """eval.inception (which the image models read as model.evaluation.inception): null, download, or a file; with
     torch-fidelity installed and an image model to judge. Nothing is fetched here."""
-    inception = model.get("inception_weights", inception) if model else inception
     if inception is None:
         return
-    if model and "inception_weights" not in model:
+    if model and "evaluation" not in model:
         raise ConfigError(f"eval.inception={inception}: Inception FID judges image GANs; this model has figures of "
                           "its own. Leave eval.inception=null.")
     import importlib.util
@@ -122,7 +130,7 @@ def check_model_fits_data(cfg: DictConfig) -> None:
     """One line naming which model goes with which data, instead of OmegaConf's InterpolationKeyError on a shape
     key (`${data.channels}`) the data does not have."""
     model, data = cfg.get("model"), cfg.get("data")
-    if model is not None and "_target_" not in model:  # model=_gan, _image_eval: keys the model yamls start from
+    if model is not None and "_target_" not in model:  # model=_gan: the keys the model yamls start from
         raise ConfigError(f"{_choices(cfg).get('model', 'this model')} is not a model but keys the models start "
                           "from; pick model=gaussian, mixture, vanilla, dcgan, cgan or infogan.")
     if model is None or data is None:

@@ -187,7 +187,7 @@ def test_cgan_on_mnist_reaches_class_accuracy_in_three_cpu_minutes(make_cfg):
     evaluation during it); the classifier it is judged by is built first (10,000 training images, 2 epochs) and its
     cost is not counted. Judged on 2,000 samples, at the end of the run."""
     cfg = make_cfg("model=cgan", "data=mnist", "data.batch_size=64", "logger=none", "trainer.max_epochs=100",
-                   "model.feature_build.max_samples=10000", "model.feature_build.epochs=2", "model.eval_samples=2000",
+                   "eval.feature_build.max_samples=10000", "eval.feature_build.epochs=2", "model.eval_samples=2000",
                    "callbacks.sample_quality.every_n_epochs=1000", "model.monitor=null",
                    "+callbacks.cpu_budget._target_=tests.e2e.test_conditional.CPUBudget",
                    "+callbacks.cpu_budget.seconds=180")

@@ -24,12 +24,12 @@ from tests.e2e.test_resume import assert_same_state, load
 
 TINY_VANILLA = [
     "model=vanilla", "data=mnist", "logger=none", "model.generator.hidden_sizes=[32]",
-    "model.discriminator.hidden_sizes=[32]", "model.eval_samples=300", "model.kid_subset_size=100",
+    "model.discriminator.hidden_sizes=[32]", "model.eval_samples=300", "eval.kid_subset_size=100",
 ]  # fmt: skip
 # The classifier, when a run has to build it: 1,000 train images, one epoch (a few seconds; ~60 % test accuracy, so
 # the bar is lowered explicitly; it gets a file of its own, never the shared one).
-QUICK_CLASSIFIER = ["model.feature_build.max_samples=1000", "model.feature_build.epochs=1",
-                    "+model.feature_build.min_accuracy=0.5"]
+QUICK_CLASSIFIER = ["eval.feature_build.max_samples=1000", "eval.feature_build.epochs=1",
+                    "+eval.feature_build.min_accuracy=0.5"]
 QUICK_FILE = "mnist-classifier-epochs1-max_samples1000-min_accuracy0.5.pt"
 BUILDING = "training it now"  # the line a build prints
 
@@ -140,15 +140,15 @@ def test_fast_dev_run_builds_no_classifier_and_says_so(make_cfg, tmp_path, caplo
 
 
 def test_without_classifier_the_run_says_so_and_keeps_last(make_cfg, tmp_path, caplog):
-    cfg = make_cfg(*TINY_VANILLA, "model.feature_extractor=null", "model.monitor=val/fid", "trainer.max_steps=2")
+    cfg = make_cfg(*TINY_VANILLA, "eval.feature_extractor=null", "model.monitor=val/fid", "trainer.max_steps=2")
     metrics = train(cfg)
-    assert "model.feature_extractor=null" in _unmeasured(caplog)
+    assert "eval.feature_extractor=null" in _unmeasured(caplog)
     assert "fid" not in metrics and "val/fid" not in metrics
     run = tmp_path / "run"
     assert (run / "checkpoints" / "last.ckpt").is_file() and not list((run / "checkpoints").glob("best-*"))
     evaluate_main([str(run)])
     report = json.loads((run / "evaluation.json").read_text())
-    assert report["figures"] == {} and "model.feature_extractor=null" in report["not_measured"][0]
+    assert report["figures"] == {} and "eval.feature_extractor=null" in report["not_measured"][0]
 
 
 @pytest.mark.slow
@@ -157,7 +157,7 @@ def test_evaluation_moves_neither_the_training_rng_nor_its_data(make_cfg, tmp_pa
     common = [*TINY_VANILLA, "++trainer.limit_train_batches=3", "trainer.max_epochs=2", "data.batch_size=16"]
     measured = train(make_cfg(*common, *QUICK_CLASSIFIER, output_dir=tmp_path / "measured"))
     assert "val/fid" in measured
-    train(make_cfg(*common, "model.feature_extractor=null", output_dir=tmp_path / "plain"))
+    train(make_cfg(*common, "eval.feature_extractor=null", output_dir=tmp_path / "plain"))
     assert_same_state(load(tmp_path / "measured/checkpoints/last.ckpt"), load(tmp_path / "plain/checkpoints/last.ckpt"))
     datamodule_state = [load(tmp_path / f"{run}/checkpoints/last.ckpt")["MNISTDataModule"] for run in ("measured", "plain")]
     assert torch.equal(datamodule_state[0]["train_loader"]["generator"], datamodule_state[1]["train_loader"]["generator"])

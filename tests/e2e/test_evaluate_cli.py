@@ -77,7 +77,7 @@ def image_run(tmp_path_factory):
     from tests.conftest import compose_config
 
     tmp = tmp_path_factory.mktemp("image_run")
-    train(compose_config([*TINY_VANILLA, "model.feature_extractor=null", "trainer.max_steps=1"], tmp / "run"))
+    train(compose_config([*TINY_VANILLA, "eval.feature_extractor=null", "trainer.max_steps=1"], tmp / "run"))
     GlobalHydra.instance().clear()
     return tmp / "run", saved_classifier(tmp / "classifier.pt", 0.1, min_accuracy=0.0)
 

@@ -81,9 +81,9 @@ def test_cdcgan_on_labelled_sprites_gets_class_accuracy_and_intra_fid(make_cfg, 
     cfg = make_cfg("experiment=cdcgan", "data=image_folder", f"data.root={root}", "data.labels=folders",
                    "data.num_classes=3", "data.image_size=32", "data.batch_size=8", "model.generator.width=4",
                    "model.discriminator.width=4", "logger=none", "trainer.max_steps=2", "trainer.max_epochs=1",
-                   "model.eval_samples=60", "model.kid_subset_size=10", "model.nearest_k=3",
-                   "+model.feature_build.folder_epochs=3", "+model.feature_build.folder_min_accuracy=0",
-                   "model.feature_build.self_supervised={min_images: 40}")
+                   "model.eval_samples=60", "eval.kid_subset_size=10", "eval.nearest_k=3",
+                   "+eval.feature_build.folder_epochs=3", "+eval.feature_build.folder_min_accuracy=0",
+                   "eval.feature_build.self_supervised={min_images: 40}")
     metrics = train(cfg)
     out = capsys.readouterr().out
     assert "feature classifier for" in out and "test accuracy" in out

@@ -101,7 +101,7 @@ def test_fast_dev_run_mnist_mlp(make_cfg, tiny_mnist, loss, regulariser):
 
 def test_the_mnist_status_line_of_a_critic_shows_scores(make_cfg, tiny_mnist, capsys):
     cfg = make_cfg("experiment=mnist_seed", *MLP_TINY, "model.loss=wgan", "model.gradient_penalty=10",
-                   "trainer.max_steps=1", "+model.feature_build.min_accuracy=0", data_dir=tiny_mnist)
+                   "trainer.max_steps=1", "+eval.feature_build.min_accuracy=0", data_dir=tiny_mnist)
     train(cfg)
     out = capsys.readouterr().out
     assert "score(x): " in out and "W estimate: " in out and "D(x)" not in out

@@ -17,7 +17,7 @@ fashion_dir = unit_half.fashion_dir
 
 
 # Sample quality (FID over a cached classifier) is another test file's subject; keep these runs to training.
-NO_FID = "model.feature_extractor=null"
+NO_FID = "eval.feature_extractor=null"
 
 
 def _finite(metrics: dict) -> bool:
@@ -89,7 +89,7 @@ def test_best_experiment_fast_dev_run(make_cfg, tmp_path):
 def test_best_experiment_runs_on_fashion_mnist(make_cfg, tmp_path, fashion_dir):
     cfg = make_cfg("experiment=mnist_best", "data=fashion_mnist", "data.batch_size=10", "logger=none",
                    "trainer.fast_dev_run=true", data_dir=fashion_dir)
-    assert cfg.data.dataset == "fashion_mnist" and cfg.model.feature_extractor.endswith("fashion_mnist-classifier.pt")
+    assert cfg.data.dataset == "fashion_mnist" and cfg.eval.feature_extractor.endswith("fashion_mnist-classifier.pt")
     assert _finite_game(train(cfg))
 
 
@@ -104,7 +104,7 @@ def test_image_lr_decay_reaches_the_optimizers(make_cfg, tmp_path):
     data = random_mnist(tmp_path / "data", n_train=64, n_test=32)
     cfg = make_cfg("experiment=mnist_best", "logger=none", "trainer.max_steps=4", "model.lr_decay_start=0.5",
                    "model.g_lr=1e-3", "model.d_lr=2e-3", "data.batch_size=8", "model.eval_samples=32",
-                   "~callbacks.sample_quality", "model.monitor=null", "+model.feature_build.min_accuracy=0", data_dir=data)
+                   "~callbacks.sample_quality", "model.monitor=null", "+eval.feature_build.min_accuracy=0", data_dir=data)
     train(cfg)
     checkpoint = torch.load(tmp_path / "run" / "checkpoints" / "last.ckpt", weights_only=False)
     rates = [group["lr"] for state in checkpoint["optimizer_states"] for group in state["param_groups"]]

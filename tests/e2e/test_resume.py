@@ -70,7 +70,7 @@ def test_resume_at_epoch_end_continues_exactly(make_cfg, tmp_path, limit, k, tot
 # Three training data sources, each with 5 or 6 batches per epoch and losses logged every step.
 MID_EPOCH = {
     "gaussian": SPLIT,  # the data are draws made by the loader's own generator
-    "mnist": ["model=vanilla", "data=mnist", "data.batch_size=16", "model.feature_extractor=null",
+    "mnist": ["model=vanilla", "data=mnist", "data.batch_size=16", "eval.feature_extractor=null",
               "logger=csv", "trainer.log_every_n_steps=1", "++trainer.limit_train_batches=5"],  # shuffled gathers
     "image_folder": [*NARROW, "logger=csv", "trainer.log_every_n_steps=1", "data=image_folder",
                      "data.image_size=32", "data.batch_size=4"],  # 24 readable images: 6 batches

@@ -77,7 +77,7 @@ def test_a_copied_mnist_run_resumes_from_another_folder(monkeypatch, tmp_path):
     first, elsewhere = tmp_path / "first", tmp_path / "elsewhere"
     first.mkdir(), elsewhere.mkdir()
     (first / "data").symlink_to(SHARED_DATA)  # the default paths.data_dir, `data`, relative to the first cwd
-    run_main(monkeypatch, first, "model=vanilla", "data=mnist", "model.feature_extractor=null", "logger=none",
+    run_main(monkeypatch, first, "model=vanilla", "data=mnist", "eval.feature_extractor=null", "logger=none",
              "trainer.max_steps=2", "paths.output_dir=run")
     copy = tmp_path / "copy"
     shutil.copytree(first / "run", copy)
@@ -90,9 +90,10 @@ def test_a_copied_mnist_run_resumes_from_another_folder(monkeypatch, tmp_path):
     run_main(monkeypatch, elsewhere, f"resume={copy}", "trainer.max_steps=4", f"paths.data_dir={SHARED_DATA}")
     assert steps_in(copy) == 4
     monkeypatch.setenv("GAN_DATA_DIR", str(SHARED_DATA))
-    run_main(monkeypatch, elsewhere, f"resume={copy}", "trainer.max_steps=5")
+    run_main(monkeypatch, elsewhere, f"resume={copy}", "trainer.max_steps=5", "eval.nearest_k=3")
     assert steps_in(copy) == 5 and steps_in(first / "run") == 2
     saved = yaml.safe_load((copy / "config.yaml").read_text())
+    assert saved["eval"]["nearest_k"] == saved["model"]["evaluation"]["nearest_k"] == 3  # eval.* reach the model
     assert saved["data"]["data_dir"] == saved["paths"]["data_dir"] == str(SHARED_DATA)
     assert saved["callbacks"]["sample_quality"]["data"]["data_dir"] == str(SHARED_DATA)
 

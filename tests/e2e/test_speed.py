@@ -21,7 +21,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 TINY_MLP = ["model=vanilla", "data=mnist", "data.batch_size=8", "model.generator.hidden_sizes=[16]",
             "model.discriminator.hidden_sizes=[16]", "model.generator.latent_dim=4", "model.eval_samples=10",
-            "logger=none", "model.discriminator.dropout=0", "model.feature_extractor=null"]
+            "logger=none", "model.discriminator.dropout=0", "eval.feature_extractor=null"]
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,7 @@ from tests.unit.test_mnist import random_mnist
 
 TINY_CGAN = ["model=cgan", "data=mnist", "data.batch_size=8", "model.generator.hidden_sizes=[8]",
              "model.discriminator.hidden_sizes=[8]", "model.generator.latent_dim=4", "model.eval_samples=40",
-             "logger=none", "+model.feature_build.min_accuracy=0"]  # random labels: a chance-level classifier
+             "logger=none", "+eval.feature_build.min_accuracy=0"]  # random labels: a chance-level classifier
 
 
 @pytest.fixture(scope="module")
@@ -212,7 +212,7 @@ def test_conditional_dcgan_on_unlabelled_data_says_so(make_cfg, tmp_path):
 TINY_INFOGAN = ["model=infogan", "data=mnist", "data.batch_size=8", "model.generator.width=4", "model.generator.hidden=8",
                 "model.discriminator.width=4", "model.discriminator.hidden=8", "model.discriminator.q_hidden=8",
                 "model.generator.latent_dim=16", "model.eval_samples=40", "logger=none",
-                "+model.feature_build.min_accuracy=0"]  # random labels: a chance-level classifier
+                "+eval.feature_build.min_accuracy=0"]  # random labels: a chance-level classifier
 
 
 def test_matched_accuracy_finds_the_best_one_to_one_matching():

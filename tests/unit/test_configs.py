@@ -11,7 +11,7 @@ import pytorch_lightning as pl
 from omegaconf import OmegaConf, open_dict
 
 from gan.run import _instantiate_all
-from tests.conftest import CONF, config_options
+from tests.conftest import config_options
 
 # A data set each model fits (shapes come from the data); models not listed are tried with image data.
 DATA_FOR_MODEL = {"gaussian": "gaussian", "mixture": "ring", "vanilla": "mnist", "dcgan": "image_folder"}
@@ -120,23 +120,23 @@ def test_every_model_states_every_loop_and_game_key(make_cfg, tmp_path, model):
     assert [name for name in optional if name not in cfg.model] == []
 
 
-@pytest.mark.parametrize("model", [m for m in config_options("model") if m not in ("gaussian", "mixture")])
-def test_every_image_model_states_the_evaluators_keys_once(make_cfg, tmp_path, model):
-    """conf/model/_image_eval.yaml holds how image samples are judged; every image model starts from it."""
-    import inspect
-
+@pytest.mark.parametrize("model", config_options("model"))
+def test_how_images_are_judged_is_the_eval_group_and_only_image_models_read_it(make_cfg, tmp_path, model):
+    """conf/eval holds the evaluator's settings; every image model reads that group as model.evaluation (so an
+    eval.* override reaches it) and restates none of it; the Gaussian and the mixtures have figures of their own."""
     from hydra.utils import get_class
 
-    from gan.models.image import ImageGAN
+    from gan.models.image import EVALUATOR_KEYS, ImageGAN
 
-    cfg = make_cfg(f"model={model}", f"data={DATA_FOR_MODEL.get(model, 'mnist')}", data_dir=tmp_path)
-    assert issubclass(get_class(cfg.model._target_), ImageGAN)
-    keys = [name for name in inspect.signature(ImageGAN.__init__).parameters if name not in ("self", "args", "kwargs")]
-    assert keys and [name for name in keys if name not in cfg.model] == []
-    shared = OmegaConf.load(CONF / "model" / "_image_eval.yaml")
-    assert set(keys) <= set(shared), sorted(set(keys) - set(shared))
-    own = OmegaConf.load(CONF / "model" / f"{model}.yaml")
-    assert set(own) & set(keys) == set(), f"conf/model/{model}.yaml restates {sorted(set(own) & set(keys))}"
+    cfg = make_cfg(f"model={model}", f"data={DATA_FOR_MODEL.get(model, 'mnist')}", "eval.nearest_k=3",
+                   data_dir=tmp_path)
+    assert set(EVALUATOR_KEYS) | {"inception"} == set(cfg.eval)
+    if not issubclass(get_class(cfg.model._target_), ImageGAN):
+        assert "evaluation" not in cfg.model
+        return
+    assert OmegaConf.to_container(cfg.model.evaluation, resolve=True) == OmegaConf.to_container(cfg.eval, resolve=True)
+    assert cfg.model.evaluation.nearest_k == 3
+    assert set(cfg.model) & (set(EVALUATOR_KEYS) | {"inception_weights"}) == set()
 
 
 # What each variant shows comes with its model config (conf/callbacks/variant/); no callback asks what a model draws.
@@ -167,3 +167,24 @@ def test_a_run_saved_with_every_monitor_resumes_with_its_own(make_cfg, tmp_path)
         _keep_own_monitors(recipe)
         assert set(recipe.callbacks) & ALL_MONITORS == OWN_MONITORS.get(model, {"sample_grid", "sample_quality"})
         assert len(build(recipe)["callbacks"]) == len(recipe.callbacks)
+
+
+def test_a_run_saved_with_the_evaluator_in_the_model_reads_it_as_the_eval_group(make_cfg, tmp_path):
+    """Run folders saved when the evaluator's settings were model.* keys (resolved, as gan.run saves) are read by
+    resume= and gan.evaluate with those settings as the `eval` group and the model's copy of it."""
+    from omegaconf import OmegaConf
+
+    from gan.resume import upgrade_saved
+
+    cfg = make_cfg("model=vanilla", "data=mnist", "eval.nearest_k=3", "eval.kid_subsets=4", data_dir=tmp_path)
+    recipe = OmegaConf.create(OmegaConf.to_container(OmegaConf.masked_copy(cfg, [k for k in cfg if k != "hydra"]),
+                                                     resolve=True))
+    with open_dict(recipe):  # as earlier versions saved it: the keys in the model, eval.inception alone
+        old = recipe.model.pop("evaluation")
+        recipe.model.update({k: v for k, v in old.items() if k != "inception"}, inception_weights=None)
+        recipe.eval = {"inception": None}
+    upgrade_saved(recipe)
+    assert recipe.model.evaluation == old and recipe.eval == old
+    assert not {"feature_extractor", "nearest_k", "inception_weights"} & set(recipe.model)
+    model = build(recipe)["model"]
+    assert model.evaluator(recipe.data, build=False).nearest_k == 3

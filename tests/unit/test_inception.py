@@ -125,11 +125,11 @@ def test_missing_weights_or_torch_fidelity_is_one_line(tmp_path, monkeypatch):
 def test_eval_inception_reaches_the_image_models_and_is_checked_before_a_run(make_cfg, tmp_path, monkeypatch):
     weights = tmp_path / "inception.pth"
     weights.write_bytes(b"")
-    assert make_cfg("model=dcgan", "data=image_folder").model.inception_weights is None  # off unless asked
+    assert make_cfg("model=dcgan", "data=image_folder").eval.inception is None  # off unless asked
     cfg = make_cfg("model=dcgan", "data=image_folder", f"eval.inception={weights}")
-    assert cfg.model.inception_weights == str(weights)  # the evaluator reads it there, and checkpoints keep it
+    assert cfg.eval.inception == str(weights)  # the evaluator reads it there, and checkpoints keep it
     check_run_keys(cfg)
-    assert make_cfg("model=vanilla", "data=mnist", "eval.inception=download").model.inception_weights == "download"
+    assert make_cfg("model=vanilla", "data=mnist", "eval.inception=download").eval.inception == "download"
     with pytest.raises(ConfigError, match="no such file"):
         check_run_keys(make_cfg("model=dcgan", "data=image_folder", f"eval.inception={tmp_path / 'nope.pth'}"))
     with pytest.raises(ConfigError, match="judges image GANs"):

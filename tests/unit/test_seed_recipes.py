@@ -18,10 +18,10 @@ ADDED_OFF = {
     "data.subset": None,
     "data.max_image_pixels": 89478485,  # Pillow's own decompression-bomb limit: the same images load as before
     # How samples are judged, not how they are made: the evaluator's classifier build and PRDC's k.
-    "model.feature_build.max_samples": None,
-    "model.feature_build.epochs": None,
-    "model.feature_build.self_supervised": None,  # a folder's self-supervised features: the defaults
-    "model.nearest_k": 5,
+    "model.evaluation.feature_build.max_samples": None,
+    "model.evaluation.feature_build.epochs": None,
+    "model.evaluation.feature_build.self_supervised": None,  # a folder's self-supervised features: the defaults
+    "model.evaluation.nearest_k": 5,
     # PacGAN packing and the toy recipes' learning-rate decay, off.
     "model.generator.tails_from": None,  # the Gaussian G is its network alone, as the original's
     "model.pack": 1,
@@ -45,6 +45,10 @@ ADDED_OFF = {
     "model.d_optimizer.fused": False,
     "trainer.max_time": None,  # a listed key now (Lightning's own default): no wall-clock limit
 }
+# Keys that moved, not changed: the evaluator's settings are the `eval` group now, the image models' copy of it.
+MOVED = {f"model.{key}": f"model.evaluation.{key}"
+         for key in ("feature_extractor", "kid_subset_size", "kid_subsets")} | {"model.inception_weights":
+                                                                                 "model.evaluation.inception"}
 
 
 def _flat(tree: dict, prefix: str = "") -> dict:
@@ -59,7 +63,7 @@ def _flat(tree: dict, prefix: str = "") -> dict:
 
 @pytest.mark.parametrize("experiment", EXPERIMENTS)
 def test_seed_experiment_resolves_to_its_recipe(experiment):
-    before = _flat(yaml.safe_load((SNAPSHOTS / f"{experiment}.yaml").read_text()))
+    before = {MOVED.get(k, k): v for k, v in _flat(yaml.safe_load((SNAPSHOTS / f"{experiment}.yaml").read_text())).items()}
     now = _flat(resolved_recipe(experiment))
     assert {k: now.get(k, "<missing>") for k in before} == before
     added = {k: v for k, v in now.items() if k not in before}

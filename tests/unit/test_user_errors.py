@@ -61,6 +61,8 @@ FAST_VALUE_ERRORS = [
     (["data.std=0"], "data.std=0"),
     (["data.std=abc"], "data.std='abc'"),
     (["model=dcgan", "data=image_folder", "data.root={file}"], "is a file, not a folder"),
+    (["model=vanilla", "data=mnist", "eval.nearest_k=0"], "eval.nearest_k=0: give 1 or more"),
+    (["model=dcgan", "data=image_folder", "eval.kid_subsets=abc"], "eval.kid_subsets='abc': must be a whole number"),
 ]
 
 
@@ -71,7 +73,7 @@ def _bad_value_argv(argv: list[str], tmp_path: Path) -> list[str]:
     argv = [a.format(file=tmp_path / "a_file") for a in argv]
     if "data=image_folder" in argv and not any(a.startswith("data.root=") for a in argv):
         argv.append(f"data.root={tiny_image_folder(tmp_path / 'images', n=2)}")  # the value is wrong, not the data
-    quick = ["model.feature_extractor=null"] if any(a in argv for a in ("model=vanilla", "model=dcgan")) else []
+    quick = ["eval.feature_extractor=null"] if any(a in argv for a in ("model=vanilla", "model=dcgan")) else []
     return [*argv, *quick, f"paths.data_dir={SHARED_DATA}", "trainer.max_steps=2", "logger=none"]
 
 
@@ -162,7 +164,7 @@ def test_vanilla_writes_its_16_fixed_images_as_one_4_by_4_grid(make_cfg, tmp_pat
 
     cfg = make_cfg("model=vanilla", "data=mnist")
     model = ImageGAN(MLPGenerator(4, 1, 28, [8]), MLPDiscriminator(1, 28, [8]), torch.optim.Adam, torch.optim.Adam,
-                     g_lr=1e-3, d_lr=1e-3, latent_shape=[4], num_fixed=cfg.model.num_fixed, feature_extractor=None)
+                     g_lr=1e-3, d_lr=1e-3, latent_shape=[4], num_fixed=cfg.model.num_fixed)
     grid = hydra.utils.instantiate(cfg.callbacks.sample_grid)
     path = grid.save(SimpleNamespace(default_root_dir=str(tmp_path), loggers=[]), model, index=1, tb_step=0)
     with Image.open(path) as picture:
