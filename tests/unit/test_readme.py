@@ -82,6 +82,16 @@ def test_docs_name_files_that_exist_and_every_picture_is_used():
     assert not unused, f"pictures no page shows: {unused}"
 
 
+def test_configs_and_code_point_at_pages_that_exist():
+    """A comment in conf/, gan/ or benchmarks/ that sends the reader to docs/<page> names a page that is there."""
+    missing = []
+    for path in sorted(p for folder in ("conf", "gan", "benchmarks") for p in (REPO / folder).rglob("*")
+                       if p.suffix in (".py", ".yaml", ".sh")):
+        for name in set(re.findall(r"\bdocs/\w+\.(?:md|png)", path.read_text())):
+            missing += [] if (REPO / name).is_file() else [f"{path.relative_to(REPO)}: {name}"]
+    assert not missing, missing
+
+
 def test_docs_speak_to_users():
     """No /tmp paths, no round-by-round logs, and the source programs are named by what they are, not "seed N"."""
     for page in [README, *sorted((REPO / "docs").glob("*.md"))]:
