@@ -2,6 +2,7 @@
 
     python benchmarks/threads.py                          # 3 rounds; the default Gaussian run and 1,000 ring steps
     python benchmarks/threads.py --rounds 5 --threads auto,1,2,null
+    python benchmarks/threads.py --runs gaussian          # only the default Gaussian run
 
 Each case is a fresh `python -m gan.run <args> threads=<t>` process, as a user types it (`threads=auto` is the
 default). "busy" starts one busy-looping process per core beside the run, as other jobs on a shared machine or the
@@ -52,7 +53,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--threads", default="auto,2", help="thread settings to compare, e.g. auto,1,2,null")
+    parser.add_argument("--runs", default="gaussian,ring", help="which runs: gaussian, ring or both (default)")
     args = parser.parse_args()
+    runs = {name: run_args for name, run_args in RUNS.items() if name.split()[0].rstrip(",") in args.runs.split(",")}
     settings = args.threads.split(",")
     cores = os.cpu_count() or 1
     times: dict[tuple, list] = {}
@@ -63,7 +66,7 @@ def main() -> None:
                 for spinner in spinners:
                     spinner.start()
                 try:
-                    for name, run_args in RUNS.items():
+                    for name, run_args in runs.items():
                         for threads in settings:
                             out = Path(tmp) / f"{load}-{n}-{threads}-{len(times)}"
                             times.setdefault((name, load, threads), []).append(
