@@ -62,6 +62,10 @@ class EpochLines(pl.Callback):
         self.active = not any(getattr(callback, "status_each_epoch", lambda _: False)(pl_module)
                               for callback in trainer.callbacks)
 
+    def on_train_start(self, trainer: pl.Trainer, pl_module) -> None:
+        # A run resumed in the middle of an epoch gets no on_train_epoch_start for it: its line counts from here.
+        self._epoch_start, self._batches = time.perf_counter(), 0
+
     def on_train_epoch_start(self, trainer: pl.Trainer, pl_module) -> None:
         self._epoch_start, self._batches = time.perf_counter(), 0
 

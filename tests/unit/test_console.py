@@ -33,3 +33,18 @@ def test_in_a_terminal_lightnings_bar_stays(monkeypatch):
     finally:
         os.close(primary)
         os.close(replica)
+
+
+def test_an_epoch_resumed_midway_is_timed_from_the_resume(monkeypatch, capsys):
+    """Lightning starts a run resumed mid-epoch without on_train_epoch_start: its epoch line counted the seconds
+    since the machine booted ("1 batches in 10:27:15")."""
+    import time
+
+    lines = EpochLines()
+    lines.active = True
+    trainer = SimpleNamespace(current_epoch=0, max_epochs=20, callbacks=[], progress_bar_metrics={})
+    monkeypatch.setattr(time, "perf_counter", lambda: 37_635.0)  # 10:27:15 after boot, perf_counter's origin here
+    lines.on_train_start(trainer, None)
+    lines.on_train_batch_end(trainer, None, None, None, 0)
+    lines.on_train_epoch_end(trainer, None)
+    assert capsys.readouterr().out.strip() == "Epoch 1/20: 1 batches in 0:00:00"
