@@ -11,6 +11,7 @@ import pytorch_lightning as pl
 from pytorch_lightning.utilities import rank_zero_only
 
 from gan.callbacks.safety import TrainingStepLimit
+from gan.steps import planned_training_steps
 
 log = logging.getLogger(__name__)
 
@@ -79,8 +80,16 @@ class EpochLines(pl.Callback):
 
 
 def epoch_line(trainer: pl.Trainer, batches: int, seconds: float) -> str:
-    """'Epoch 3/20: 50 batches in 0:00:04; train/d_loss 1.162, ...' (epochs counted from 1; no total if unbounded)."""
-    epoch = f"{trainer.current_epoch + 1}" + (f"/{trainer.max_epochs}" if (trainer.max_epochs or -1) > 0 else "")
+    """'Epoch 3/20: 50 batches in 0:00:04; train/d_loss 1.162, ...' (epochs counted from 1). Where the step limit
+    ends the run before the epochs would (`model=dcgan data=tomjerry`: 6,000 steps, max_epochs 100000 only a
+    ceiling), the total is in steps: 'Epoch 3, step 150/6000: ...'."""
+    planned, per_epoch = planned_training_steps(trainer), trainer.num_training_batches
+    by_epochs = (trainer.max_epochs or -1) > 0 and (
+        planned is None or per_epoch == float("inf") or trainer.max_epochs * int(per_epoch) <= planned)
+    epoch = f"{trainer.current_epoch + 1}" + (f"/{trainer.max_epochs}" if by_epochs else "")
+    done = getattr(trainer.lightning_module, "training_steps_done", None)
+    if not by_epochs and planned is not None and done is not None:
+        epoch += f", step {done}/{planned}"
     minutes, secs = divmod(round(seconds), 60)
     text = f"Epoch {epoch}: {batches} batches in {minutes // 60}:{minutes % 60:02d}:{secs:02d}"
     eta = next((c.eta() for c in trainer.callbacks if isinstance(c, RunTime)), None)
