@@ -19,7 +19,7 @@ from gan.errors import ConfigError, NonFiniteLossError
 from gan.game import NOISE, checked_game
 from gan.models.conditioning import Conditioning
 from gan.models.schedule import apply_lr_decay
-from gan.steps import last_checkpoint_path
+from gan.steps import last_checkpoint_path, planned_training_steps
 
 
 def draw_noise(kind: str, shape: Sequence[int], generator: torch.Generator | None = None,
@@ -186,8 +186,10 @@ class GAN(Conditioning, pl.LightningModule):
 
         self._check_finite(d_stats["train/d_loss"], g_stats["train/g_loss"])
         # Lightning writes step values only every `log_every_n_steps` training steps and `self.log` costs
-        # more than a whole Gaussian step: log just then (and on an epoch's last batch, for epoch-end readers).
-        if self.training_steps_done % max(1, self.trainer.log_every_n_steps) == 0 or self.trainer.is_last_batch:
+        # more than a whole Gaussian step: log just then, on an epoch's last batch (for epoch-end readers) and on
+        # the run's last step (a run its step limit ends mid-epoch: its last line and curve point are its own).
+        if (self.training_steps_done % max(1, self.trainer.log_every_n_steps) == 0 or self.trainer.is_last_batch
+                or self.training_steps_done == planned_training_steps(self.trainer)):
             self.log_dict({**d_stats, **g_stats}, prog_bar=True)
 
     def _split(self, batch: torch.Tensor | None) -> list:

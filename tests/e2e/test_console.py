@@ -161,3 +161,15 @@ def test_distributed_runs_log_epoch_figures_without_sync_dist_advice(tmp_path, m
         os.environ.clear()
         os.environ.update(environ)
     assert advice == {"gaussian": [], "image": []}
+
+
+def test_a_run_its_step_limit_ends_mid_epoch_logs_its_last_step(make_cfg, tmp_path):
+    """13 steps of 20-step epochs, curves every 10: the last step's figures reach the curves (and the epoch line),
+    where before Lightning wrote step 10's figures again as step 13's."""
+    cfg = make_cfg("data.steps_per_epoch=20", "trainer.max_steps=13", "trainer.log_every_n_steps=10", "logger=csv",
+                   "model.eval_samples=100", output_dir=tmp_path / "run")
+    train(cfg)
+    (metrics,) = (tmp_path / "run").rglob("metrics.csv")
+    header, *rows = [line.split(",") for line in metrics.read_text().splitlines()]
+    logged = [row[header.index("train/d_loss")] for row in rows if row[header.index("train/d_loss")]]
+    assert len(logged) == 2 and logged[0] != logged[1], logged  # steps 10 and 13: Lightning wrote step 10's again
