@@ -18,6 +18,7 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from gan.errors import ConfigError, DataError
+from gan.validate import options
 from gan.validate.config import check_targets
 
 # Overrides that say where a run and its data are, not what it is: never replayed as such onto a resumed recipe.
@@ -87,9 +88,7 @@ def _keep_own_monitors(recipe: DictConfig) -> None:
 
 # Run folders saved before the evaluator's settings had their own group (conf/eval) hold them as model keys; the
 # image models now read them as model.evaluation, a copy of `eval`. Old key -> its name in `eval`.
-_EVALUATOR_KEYS = {"feature_extractor": "feature_extractor", "feature_build": "feature_build",
-                   "kid_subset_size": "kid_subset_size", "kid_subsets": "kid_subsets", "nearest_k": "nearest_k",
-                   "inception_weights": "inception"}
+_EVALUATOR_KEYS = {**{key: key for key in options.EVALUATOR_KEYS}, "inception_weights": "inception"}
 
 
 def _evaluation_in_eval_group(recipe: DictConfig) -> None:

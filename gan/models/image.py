@@ -9,9 +9,7 @@ from gan.errors import ConfigError
 from gan.evaluation import ImageEvaluator
 from gan.models.gan import GAN
 from gan.validate.config import check_evaluation
-
-# The `eval` group's keys that ImageEvaluator takes by the same name (eval.inception is its `inception_weights`).
-EVALUATOR_KEYS = ("feature_extractor", "feature_build", "kid_subset_size", "kid_subsets", "nearest_k")
+from gan.validate.options import EVALUATOR_KEYS
 
 
 class ImageGAN(GAN):

@@ -18,6 +18,9 @@ DROPOUT_MASKS = ("uniform", "bernoulli")  # model.discriminator.dropout_masks of
 SAMPLINGS = ("raw", "drs")  # model.sampling of the mixture GAN: G's draws, or discriminator rejection sampling
 MIXTURE_LAYOUTS = ("ring", "grid")  # data.layout: gan/data/mixture.py
 BACKGROUNDS = ("white", "black")  # data.background, what transparent pixels show: gan/data/image_folder.py
+# The `eval` group's keys that ImageEvaluator takes by the same name (eval.inception is its `inception_weights`):
+# gan/models/image.py, and gan/resume.py for run folders that saved them as model.* keys.
+EVALUATOR_KEYS = ("feature_extractor", "feature_build", "kid_subset_size", "kid_subsets", "nearest_k")
 
 
 def table(key: str, names: tuple, implementations: Mapping) -> Mapping:

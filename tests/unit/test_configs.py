@@ -126,7 +126,8 @@ def test_how_images_are_judged_is_the_eval_group_and_only_image_models_read_it(m
     eval.* override reaches it) and restates none of it; the Gaussian and the mixtures have figures of their own."""
     from hydra.utils import get_class
 
-    from gan.models.image import EVALUATOR_KEYS, ImageGAN
+    from gan.models.image import ImageGAN
+    from gan.validate.options import EVALUATOR_KEYS
 
     cfg = make_cfg(f"model={model}", f"data={DATA_FOR_MODEL.get(model, 'mnist')}", "eval.nearest_k=3",
                    data_dir=tmp_path)
