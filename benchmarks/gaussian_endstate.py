@@ -53,12 +53,12 @@ Q_LOW, Q_HIGH = MEAN + STD * -3.090232, MEAN + STD * 3.090232  # N(4, 1.25)'s 0.
 
 
 def parse_seeds(text: str | None) -> list[int]:
-    if not text:
-        return []
-    if "-" in text:
-        lo, hi = text.split("-")
-        return list(range(int(lo), int(hi) + 1))
-    return [int(s) for s in text.split(",")]
+    """"0-19" -> 0..19; "4005,4012" -> those; "12000-12019,13000-13019" -> both ranges."""
+    seeds: list[int] = []
+    for part in filter(None, (text or "").split(",")):
+        lo, _, hi = part.partition("-")
+        seeds += range(int(lo), int(hi or lo) + 1)
+    return seeds
 
 
 def run(seed: int, overrides: list[str], workdir: Path) -> dict:
