@@ -2,7 +2,7 @@
 
     python benchmarks/folder_features.py /path/to/wesnoth/portraits /path/to/wesnoth/units
 
-For each folder (64 px RGB) and task (gan/folder_features.py: simclr, rotation, random), trains the feature
+For each folder (64 px RGB) and task (gan/eval/folder_features.py: simclr, rotation, random), trains the feature
 network as the evaluator would, splits the folder in two halves (a fixed permutation), and prints FID between the
 first half (the reference) and: the second half (the real-vs-real floor), the second half blurred, noised and
 mode-dropped. A task passes when every damaged copy scores above the floor and a stronger damage above a weaker
@@ -16,9 +16,9 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from gan.folder_features import DEFAULTS, folder_images, train_features
-from gan.metrics.image import frechet_distance, kernel_distance
-from gan.metrics.prdc import prdc
+from gan.eval.folder_features import DEFAULTS, folder_images, train_features
+from gan.eval.image import frechet_distance, kernel_distance
+from gan.eval.prdc import prdc
 
 ORDERED = [("blur 1", "blur 2"), ("noise 0.1", "noise 0.3"), ("drop half", "drop 2 folders")]
 

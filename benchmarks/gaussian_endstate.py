@@ -43,7 +43,7 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import open_dict
 
 from gan.checkpoint import load_model
-from gan.metrics.gaussian import ks_normal, w1_normal
+from gan.eval.gaussian import ks_normal, w1_normal
 from gan.run import train
 
 CONF = Path(__file__).resolve().parents[1] / "conf"

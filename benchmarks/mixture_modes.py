@@ -1,7 +1,7 @@
 """Mode collapse on the 2-D ring and grid: our default 2-D recipe, a plain GAN and PacGAN, on the same seeds.
 
 Every run is `python -m gan.run model=mixture data=<ring|grid> seed=N <overrides>` in process (logger off),
-measured at its end as PacGAN measures (gan/metrics/mixture.py, 2,500 fresh samples): modes covered,
+measured at its end as PacGAN measures (gan/eval/mixture.py, 2,500 fresh samples): modes covered,
 share of high-quality samples (ceiling 98.9 %), reverse KL of the mode histogram to uniform. Prints one
 row per run, then the mean and range per (data, recipe) beside PacGAN's Table 1 anchors, and CPU time.
 

@@ -5,7 +5,7 @@
     python -m gan.evaluate RUN --cache-dir /shared/gan-cache --data-dir data
 
 Prints a table and writes `<run>/evaluation.json` (or `--output`). The run's model says what judges it
-(gan/evaluation.py). Image GANs: FID, KID, precision/recall/density/coverage and class entropy over the
+(gan/eval/evaluator.py). Image GANs: FID, KID, precision/recall/density/coverage and class entropy over the
 project's own MNIST/FashionMNIST classifier (trained here first if the cache has none), each beside the
 real-vs-real floor (as many train images scored against the same held-out images); standard Inception FID
 with `--inception-weights` (a local file, or `download`: torch's hub cache's copy, fetched once if missing;

@@ -13,7 +13,7 @@ else ~/.cache/gan), shared by every run and folder; other settings get a file of
 them (`classifier_file`), so a quick look never replaces the shared one. A classifier whose held-out accuracy is
 below `min_accuracy` (0.9) is not saved, and nothing is scored with one (`check_usable`): a 12 %-accurate
 classifier maps every image to nearly the same features, and FID over them is near 0 for any generator.
-The network, its training loop and its file format are gan/classifier.py. The file is written whole or not at all
+The network, its training loop and its file format are gan/eval/classifier.py. The file is written whole or not at all
 (a temporary file renamed into place), and builders queue on a lock file beside it, so two runs starting at
 once train it once. Standard FID needs Inception weights, which every GAN library downloads at run time; this
 classifier is trained here, offline, so its figures compare runs of this project with each other, not with
@@ -29,7 +29,7 @@ from filelock import FileLock
 from hydra.errors import InstantiationException
 from omegaconf import DictConfig, OmegaConf
 
-from gan.classifier import (Classifier, accuracy, atomic_save, load_classifier,  # noqa: F401 - also imported from here
+from gan.eval.classifier import (Classifier, accuracy, atomic_save, load_classifier,  # noqa: F401 - also imported from here
                             save_classifier, train_classifier)
 from gan.errors import ConfigError, DataError, GanError
 
@@ -117,7 +117,7 @@ def carve_held_out(datamodule, share: float, seed: int) -> tuple[tuple, tuple]:
     """((train images, labels), (held-out images, labels)) of a labelled folder: `share` of each class (at least
     one image of a class of two or more), chosen by a permutation from `seed`, so the same folder always gives the
     same split. Images (N, C, S, S) in [-1, 1]."""
-    from gan.folder_features import decoded
+    from gan.eval.folder_features import decoded
 
     images, labels = decoded(datamodule)
     generator, held = torch.Generator().manual_seed(seed), torch.zeros(len(labels), dtype=torch.bool)
@@ -132,8 +132,8 @@ def carve_held_out(datamodule, share: float, seed: int) -> tuple[tuple, tuple]:
 def folder_classifier_file(data: dict, features_dir: str | Path, settings: dict | None = None,
                            listing: list | None = None) -> Path:
     """`<features_dir>/folder-<name>-classifier-<key>.pt`: a labelled folder's classifier, named by the folder's
-    content and the build settings (gan.folder_features.folder_key)."""
-    from gan.folder_features import folder_key
+    content and the build settings (gan.eval.folder_features.folder_key)."""
+    from gan.eval.folder_features import folder_key
 
     chosen = {**feature_defaults(), **{k: v for k, v in (settings or {}).items() if v is not None}}
     name = Path(data["root"]).expanduser().name or "folder"
@@ -249,7 +249,7 @@ def build_here(cfg: DictConfig) -> None:
 
 def build_folder_features(cfg: DictConfig, features_dir: Path) -> None:
     """An unlabelled folder's self-supervised features, where its runs and `gan.evaluate` look for them."""
-    from gan.folder_features import ensure_folder_features, folder_features_file, folder_listing, settings_of
+    from gan.eval.folder_features import ensure_folder_features, folder_features_file, folder_listing, settings_of
 
     data = OmegaConf.to_container(cfg.data, resolve=True)
     overrides = OmegaConf.to_container(cfg.self_supervised) if cfg.get("self_supervised") else None

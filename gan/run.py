@@ -275,7 +275,7 @@ def _fit(cfg, recipe, model, datamodule, loggers, trainer, output_dir: Path, sta
     from pytorch_lightning.loggers import TensorBoardLogger
 
     from gan.callbacks.sweep import log_final_hparams, run_hparams
-    from gan.evaluation import final_figures
+    from gan.eval.evaluator import final_figures
 
     for logger in loggers:
         logger.log_hyperparams(OmegaConf.to_container(recipe, resolve=True))
@@ -290,7 +290,7 @@ def _fit(cfg, recipe, model, datamodule, loggers, trainer, output_dir: Path, sta
             return saved
         say_complete(cfg, steps)
     metrics = {k: float(v) for k, v in trainer.callback_metrics.items() if v.numel() == 1}
-    metrics.update(final_figures(model, cfg, build=not trainer.fast_dev_run))  # gan/evaluation.py
+    metrics.update(final_figures(model, cfg, build=not trainer.fast_dev_run))  # gan/eval/evaluator.py
     metrics["train_time_s"] = time.perf_counter() - start
     metrics["train_cpu_s"] = time.process_time() - cpu_start  # this process's CPU time: not inflated by a busy machine
     # from the trainer: after ddp_spawn the model in this process is no longer attached to it

@@ -279,7 +279,7 @@ class GAN(Conditioning, pl.LightningModule):
 
     # ---- evaluation ---------------------------------------------------------------------------
     def evaluator(self, data, cache_dir: str | None = None, build: bool = True, **overrides):
-        """What judges this variant's samples (gan/evaluation.py), for `val/...`, `metrics.json` and
+        """What judges this variant's samples (gan/eval/evaluator.py), for `val/...`, `metrics.json` and
         `gan.evaluate`; None: nothing to measure. `data` is the run's data config."""
         return None
 

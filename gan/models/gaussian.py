@@ -2,8 +2,8 @@
 
 import torch
 
-from gan.evaluation import OwnFiguresEvaluator
-from gan.metrics.gaussian import gaussian_report
+from gan.eval.evaluator import OwnFiguresEvaluator
+from gan.eval.gaussian import gaussian_report
 from gan.models.gan import GAN, draw_noise
 
 

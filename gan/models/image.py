@@ -1,12 +1,12 @@
 """GANs whose samples are images, (B, C, H, W) in [-1, 1]: the MNIST MLP GAN and DCGAN.
 
-The model only generates. What judges it is its `evaluator()` (gan/evaluation.py): FID, KID,
+The model only generates. What judges it is its `evaluator()` (gan/eval/evaluator.py): FID, KID,
 precision/recall/density/coverage and class entropy over the features of the project's classifier at
 `feature_extractor` (built on first need), against the held-out split, beside the real-vs-real floor.
 """
 
 from gan.errors import ConfigError
-from gan.evaluation import ImageEvaluator
+from gan.eval.evaluator import ImageEvaluator
 from gan.models.gan import GAN
 from gan.validate.config import check_evaluation
 from gan.validate.options import EVALUATOR_KEYS

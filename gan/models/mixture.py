@@ -4,8 +4,8 @@ import torch
 
 from gan.data.mixture import mixture_centres, sample_mixture
 from gan.errors import ConfigError
-from gan.evaluation import OwnFiguresEvaluator
-from gan.metrics.mixture import mixture_report
+from gan.eval.evaluator import OwnFiguresEvaluator
+from gan.eval.mixture import mixture_report
 from gan.models.gan import GAN, draw_noise
 from gan.models.rejection import RejectionSampler
 from gan.networks.points import PointDiscriminator

@@ -15,9 +15,9 @@ import torch
 from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 
+from gan.eval.gaussian import gaussian_report
 from gan.evaluate import main as evaluate_main
 from gan.features import build, load_classifier
-from gan.metrics.gaussian import gaussian_report
 from gan.run import train
 from tests.conftest import CONF, REPO, SHARED_DATA
 from tests.e2e.test_resume import assert_same_state, load

@@ -9,8 +9,8 @@ from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 
 from gan.errors import ConfigError
+from gan.eval.evaluator import ImageEvaluator
 from gan.evaluate import main as evaluate_main
-from gan.evaluation import ImageEvaluator
 from gan.features import build_here
 from gan.run import train
 from tests.conftest import CONF, SHARED_DATA, one_line_error

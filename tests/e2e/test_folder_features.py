@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from gan.evaluation import ImageEvaluator
-from gan.folder_features import folder_images, load_folder_features
-from gan.metrics.image import frechet_distance
+from gan.eval.evaluator import ImageEvaluator
+from gan.eval.folder_features import folder_images, load_folder_features
+from gan.eval.image import frechet_distance
 from gan.run import train
 from tests.unit import test_folder_features as unit_half
 from tests.unit.test_folder_features import (
@@ -144,7 +144,7 @@ def test_gan_features_refuses_a_folder_too_small_for_features_of_its_own(tmp_pat
 def test_a_folders_real_features_are_kept_on_disk_and_read_again_when_it_changes(tmp_path, monkeypatch):
     """A second process finds the folder's reference and floor features in the cache and decodes no image; a
     changed folder is read again."""
-    import gan.evaluation
+    import gan.eval.evaluator
 
     root, cache = sprites(tmp_path / "sprites"), tmp_path / "cache"
     images = folder_images(folder_data(root))[0].float() / 127.5 - 1
@@ -152,8 +152,8 @@ def test_a_folders_real_features_are_kept_on_disk_and_read_again_when_it_changes
     saved = sorted(p.name for p in (cache / "reference").iterdir())
     assert len(saved) == 2 and all(name.startswith("folder-sprites-") for name in saved), saved
 
-    monkeypatch.setattr(gan.evaluation, "_REAL", {})  # a new process: nothing in memory
-    monkeypatch.setattr(gan.evaluation, "_FLOORS", {})
+    monkeypatch.setattr(gan.eval.evaluator, "_REAL", {})  # a new process: nothing in memory
+    monkeypatch.setattr(gan.eval.evaluator, "_FLOORS", {})
     decoded = []
     reading = ImageEvaluator._folder_images
     monkeypatch.setattr(ImageEvaluator, "_folder_images", lambda *a, **k: decoded.append(1) or reading(*a, **k))

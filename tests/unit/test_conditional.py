@@ -77,7 +77,7 @@ def test_conditional_model_without_labels_says_so(make_cfg):
 
 
 def test_class_accuracy_and_intra_fid_on_hand_made_inputs():
-    from gan.metrics.image import class_accuracy, intra_class_fid
+    from gan.eval.image import class_accuracy, intra_class_fid
 
     assert class_accuracy(torch.tensor([1, 2, 3]), torch.tensor([1, 2, 0])) == pytest.approx(2 / 3)
     torch.manual_seed(0)
@@ -184,7 +184,7 @@ def test_unconditional_dcgan_generator_ignores_the_conditioning_option():
 
 def test_mnist_at_32_px_is_padded_and_judged_by_the_28_px_classifier(tiny_mnist):
     from gan.data.mnist import MNISTDataModule
-    from gan.metrics.image import ClassifierFeatures
+    from gan.eval.image import ClassifierFeatures
     from gan.features import Classifier
 
     data = MNISTDataModule(tiny_mnist, image_size=32, batch_size=8)
@@ -216,7 +216,7 @@ TINY_INFOGAN = ["model=infogan", "data=mnist", "data.batch_size=8", "model.gener
 
 
 def test_matched_accuracy_finds_the_best_one_to_one_matching():
-    from gan.metrics.image import matched_accuracy
+    from gan.eval.image import matched_accuracy
 
     classes = torch.tensor([0, 0, 1, 1, 2, 2])
     assert matched_accuracy((classes + 1) % 3, classes, 3) == 1.0  # renamed codes are still perfect

@@ -11,9 +11,8 @@ import torch
 from torch.utils.data import DataLoader, TensorDataset
 
 from gan.errors import ConfigError, DataError
-from gan.evaluation import ImageEvaluator
-from gan.features import Classifier, load_classifier, save_classifier
-from gan.metrics.image import (
+from gan.eval.evaluator import ImageEvaluator
+from gan.eval.image import (
     ClassifierFeatures,
     InceptionFID,
     class_entropy,
@@ -21,7 +20,8 @@ from gan.metrics.image import (
     frechet_distance,
     kernel_distance,
 )
-from gan.metrics.prdc import prdc
+from gan.eval.prdc import prdc
+from gan.features import Classifier, load_classifier, save_classifier
 
 
 # ---- the figures, on hand-made features ------------------------------------------------------------
@@ -100,7 +100,7 @@ def test_prdc_identical_sets_give_one_disjoint_far_sets_give_zero():
 
 
 def test_prdc_matches_the_reference_definitions_across_chunks(monkeypatch):
-    monkeypatch.setattr("gan.metrics.prdc.CHUNK", 7)  # several blocks of rows, as with 10,000 samples
+    monkeypatch.setattr("gan.eval.prdc.CHUNK", 7)  # several blocks of rows, as with 10,000 samples
     g = torch.Generator().manual_seed(4)
     real, fake = torch.randn(60, 4, generator=g), torch.randn(45, 4, generator=g) * 1.5 + 0.3
     expected = reference_prdc(real.double().numpy(), fake.double().numpy(), k=5)
@@ -203,7 +203,7 @@ def test_inception_fid_never_downloads(tmp_path):
 
 
 def test_inception_fid_without_torch_fidelity_says_what_to_install(tmp_path):
-    from gan.metrics import image
+    from gan.eval import image
 
     if image._TORCH_FIDELITY_AVAILABLE:
         pytest.skip("torch-fidelity is installed")

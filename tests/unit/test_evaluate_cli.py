@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from gan.errors import ConfigError, DataError
-from gan.evaluation import ImageEvaluator
+from gan.eval.evaluator import ImageEvaluator
 from gan.features import Classifier, classifier_file, ensure_classifier, save_classifier
 from tests.conftest import SHARED_DATA
 

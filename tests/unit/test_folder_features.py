@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from gan.evaluation import ImageEvaluator
+from gan.eval.evaluator import ImageEvaluator
 from gan.features import carve_held_out
 from tests.conftest import SHARED_DATA
 

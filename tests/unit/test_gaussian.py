@@ -8,7 +8,7 @@ import torch
 from hydra.errors import InstantiationException
 
 from gan.errors import ConfigError
-from gan.metrics.gaussian import gaussian_report, ks_normal, w1_normal, w1_samples
+from gan.eval.gaussian import gaussian_report, ks_normal, w1_normal, w1_samples
 from gan.models.schedule import decay_factor
 from gan.networks.gaussian import (
     PREPROCESS,

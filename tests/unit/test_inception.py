@@ -13,8 +13,8 @@ from gan.validate.config import check_run_keys
 
 torch_fidelity = pytest.importorskip("torch_fidelity", reason="the `inception` extra (torch-fidelity) is not installed")
 
-from gan.metrics import image  # noqa: E402
-from gan.metrics.image import (  # noqa: E402
+from gan.eval import image  # noqa: E402
+from gan.eval.image import (  # noqa: E402
     INCEPTION_FILE,
     InceptionFID,
     hub_inception_file,

@@ -8,7 +8,7 @@ import torch
 
 from gan.data.mixture import MixtureDataModule, mixture_centres, sample_mixture
 from gan.errors import ConfigError
-from gan.metrics.mixture import HIGH_QUALITY_CEILING, mixture_report
+from gan.eval.mixture import HIGH_QUALITY_CEILING, mixture_report
 from gan.networks.packing import pack_samples
 from gan.networks.points import PointDiscriminator
 

@@ -172,7 +172,7 @@ def test_vanilla_writes_its_16_fixed_images_as_one_4_by_4_grid(make_cfg, tmp_pat
 
 
 def test_a_labelled_folder_is_not_called_unlabelled(tmp_path):
-    from gan.evaluation import ImageEvaluator
+    from gan.eval.evaluator import ImageEvaluator
 
     data = {"_target_": "gan.data.image_folder.ImageFolderDataModule", "root": str(tmp_path), "labels": "folders",
             "num_classes": 2, "image_size": 32, "channels": 3}

@@ -24,8 +24,8 @@ import torch.nn.functional as F
 from filelock import FileLock
 from torch import nn
 
-from gan.classifier import atomic_save
 from gan.errors import DataError
+from gan.eval.classifier import atomic_save
 from gan.validate.data import iter_images
 
 TASKS = ("simclr", "rotation", "random")

@@ -1,7 +1,7 @@
 """Sample quality of image generators, offline, from feature sets: FID, KID, and how evenly samples spread
-over classes; precision/recall/density/coverage are in gan/metrics/prdc.py.
+over classes; precision/recall/density/coverage are in gan/eval/prdc.py.
 
-The features are those of the project's own classifier (gan/features.py), computed by `gan.evaluation`.
+The features are those of the project's own classifier (gan/features.py), computed by `gan.eval.evaluator`.
 Standard FID over Inception (`InceptionFID`) is torchmetrics' over torch-fidelity's network (the `inception`
 extra), with weights the user names (`eval.inception`): a local file, or `download`: torch-fidelity's file in
 torch's hub cache, where torchmetrics and torch-fidelity keep it, fetched into it only when it is not there.

@@ -24,13 +24,13 @@ from pytorch_lightning.utilities.model_helpers import is_overridden
 
 from gan.features import (atomic_save, check_usable, classifier_file, ensure_classifier, folder_classifier_file,
                           load_classifier)
-from gan.folder_features import (ensure_folder_features, folder_features_file, folder_key, folder_listing,
+from gan.eval.folder_features import (ensure_folder_features, folder_features_file, folder_key, folder_listing,
                                  load_folder_features, settings_of)
-from gan.metrics.gaussian import gaussian_report
-from gan.metrics.image import (ClassifierFeatures, InceptionFID, class_accuracy, class_spread, describe_inception,
+from gan.eval.gaussian import gaussian_report
+from gan.eval.image import (ClassifierFeatures, InceptionFID, class_accuracy, class_spread, describe_inception,
                                frechet_distance, hub_inception_file, intra_class_fid, kernel_distance,
                                matched_accuracy)
-from gan.metrics.prdc import nearest_neighbour_radii, prdc
+from gan.eval.prdc import nearest_neighbour_radii, prdc
 
 CHUNK = 1000  # images per generator / classifier call
 _CLASSIFIERS: dict = {}  # (path, mtime, size) -> (features, info, digest): loaded once per process
