@@ -99,7 +99,11 @@ class MixtureGAN(GAN):
             return
         total = planned_training_steps(self.trainer)
         if self.trainer.fast_dev_run or (total and self.training_steps_done >= total):
-            self.fit_rejection(steps=1 if self.trainer.fast_dev_run else self.hparams.drs_steps)
+            steps = 1 if self.trainer.fast_dev_run else self.hparams.drs_steps
+            # Said, so that the last epoch's line, seconds longer than the others, is not a mystery.
+            if self.trainer.is_global_zero and not self.trainer.fast_dev_run:
+                print(f"Fitting the rejection sampler's critic to G's final draws ({steps} updates)", flush=True)
+            self.fit_rejection(steps=steps)
 
     def fit_rejection(self, steps: int) -> dict[str, float]:
         """Fits the DRS critic to G's current draws (`steps` updates) and logs its last loss and log M."""

@@ -56,12 +56,14 @@ def test_an_unknown_layout_is_one_clear_error(make_cfg):
         train(make_cfg("model=mixture", "data=ring", "data.layout=spiral"))
 
 
-def test_drs_run_reports_raw_figures_and_sample_draws_what_was_measured(make_cfg, tmp_path):
+def test_drs_run_reports_raw_figures_and_sample_draws_what_was_measured(make_cfg, tmp_path, capsys):
     from gan.checkpoint import load_model
 
     cfg = make_cfg("model=mixture", "data=ring", "model.sampling=drs", "model.drs_steps=20", "trainer.max_epochs=1",
                    "data.steps_per_epoch=10", "logger=none")
     train(cfg)
+    # the critic's fit, after G's last step, is announced: the last epoch's line includes its seconds
+    assert "Fitting the rejection sampler's critic to G's final draws (20 updates)" in capsys.readouterr().out
     saved = json.loads((tmp_path / "run" / "metrics.json").read_text())
     for key in ("modes", "high_quality", "reverse_kl", "modes_raw", "high_quality_raw", "reverse_kl_raw"):
         assert np.isfinite(saved[key]), key
