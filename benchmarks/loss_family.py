@@ -1,6 +1,7 @@
 """The loss family on MNIST with the MNIST notebook's MLP networks (model=vanilla data=mnist): the same seed and the same
-number of training steps for every row, figures from the project's own evaluation (gan/eval/evaluator.py, at the end of each run: FID and
-KID over the classifier built by `python -m gan.features`, classes covered, class entropy), one torch thread.
+number of training steps for every row, figures from the project's own evaluation (gan/eval/evaluator.py, at the end
+of each run: FID and KID over the classifier built by `python -m gan.features`, classes covered, class entropy), one
+torch thread.
 
     python -m gan.features data=mnist paths.data_dir=../shared/data          # once: the classifier
     python -m benchmarks.loss_family --data-dir ../shared/data               # the whole table (docs/losses.md)

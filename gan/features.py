@@ -13,8 +13,8 @@ else ~/.cache/gan), shared by every run and folder; other settings get a file of
 them (`classifier_file`), so a quick look never replaces the shared one. A classifier whose held-out accuracy is
 below `min_accuracy` (0.9) is not saved, and nothing is scored with one (`check_usable`): a 12 %-accurate
 classifier maps every image to nearly the same features, and FID over them is near 0 for any generator.
-The network, its training loop and its file format are gan/eval/classifier.py. The file is written whole or not at all
-(a temporary file renamed into place), and builders queue on a lock file beside it, so two runs starting at
+The network, its training loop and its file format are gan/eval/classifier.py. The file is written whole or not at
+all (a temporary file renamed into place), and builders queue on a lock file beside it, so two runs starting at
 once train it once. Standard FID needs Inception weights, which every GAN library downloads at run time; this
 classifier is trained here, offline, so its figures compare runs of this project with each other, not with
 papers' Inception FIDs.
@@ -29,8 +29,8 @@ from filelock import FileLock
 from hydra.errors import InstantiationException
 from omegaconf import DictConfig, OmegaConf
 
-from gan.eval.classifier import (Classifier, accuracy, atomic_save, load_classifier,  # noqa: F401 - also imported from here
-                            save_classifier, train_classifier)
+from gan.eval.classifier import (  # noqa: F401 - also imported from here
+    Classifier, accuracy, atomic_save, load_classifier, save_classifier, train_classifier)
 from gan.errors import ConfigError, DataError, GanError
 
 CONFIG_DIR = str(Path(__file__).resolve().parent / "conf") if (Path(__file__).parent / "conf").is_dir() else str(
