@@ -1,7 +1,7 @@
-"""MNIST and FashionMNIST, decoded once into a tensor in [-1, 1] and served in batches from it.
+"""MNIST, FashionMNIST and Kuzushiji-MNIST (KMNIST), decoded once into a tensor in [-1, 1] and served in batches from it.
 
 The files are torchvision's raw layout: `<data_dir>/MNIST/raw/train-images-idx3-ubyte` and the other three
-unpacked IDX files (`<data_dir>/FashionMNIST/raw/...` likewise). The MNIST notebook decodes each image per item with
+unpacked IDX files (`<data_dir>/FashionMNIST/raw/...` and `<data_dir>/KMNIST/raw/...` likewise). The MNIST notebook decodes each image per item with
 `ToTensor`/`Normalize` in every epoch (about 0.1 ms of CPU per image here, benchmarks/mnist_throughput.py);
 one `images[indices]` gather from a pre-normalized tensor (on the training device when it fits) replaces it.
 """
@@ -15,10 +15,10 @@ from torchvision import datasets
 
 from gan.data.resumable import ResumableDataModule, data_generator
 from gan.errors import ConfigError, DataError
-from gan.validate.data import IDX_FILES, check_mnist_files, mnist_folder
+from gan.validate.data import IDX_FILES, MNIST_FOLDERS, check_mnist_files, mnist_folder
 
-DATASETS = {"mnist": datasets.MNIST, "fashion_mnist": datasets.FashionMNIST}
-SHAPE = {"channels": 1, "image_size": 28, "num_classes": 10}  # both datasets: 10 classes of 1 x 28 x 28
+DATASETS = {name: getattr(datasets, folder) for name, folder in MNIST_FOLDERS.items()}  # MNIST, FashionMNIST, KMNIST
+SHAPE = {"channels": 1, "image_size": 28, "num_classes": 10}  # each dataset: 10 classes of 1 x 28 x 28
 PADDED_SIZES = (32,)  # data.image_size=32: served padded by 2 px of background (-1) on each side, for DCGAN
 DOWNLOAD_TIMEOUT_S = 30  # torchvision's downloader sets no timeout; offline it must fail, not hang
 

@@ -39,7 +39,7 @@ DATA_KINDS = (("gan.data.gaussian.", "gaussian"), ("gan.data.mixture.", "points"
 MODELS_FOR = {"gaussian": "model=gaussian", "points": "model=mixture",
               "images": "an image model (model=vanilla, dcgan, cgan or infogan)"}
 DATA_FOR = {"gaussian": "data=gaussian", "points": "data=ring or data=grid",
-            "images": "image data (data=mnist, fashion_mnist, image_folder or tomjerry)"}
+            "images": "image data (data=mnist, fashion_mnist, kmnist, image_folder or tomjerry)"}
 
 
 def check_run_keys(cfg: DictConfig) -> None:

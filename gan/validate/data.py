@@ -15,7 +15,8 @@ from gan.validate.options import BACKGROUNDS, MIXTURE_LAYOUTS
 from gan.validate.values import number, one_of, whole_number
 
 # torchvision's raw layout: <data_dir>/<folder>/raw/<file> (tests/unit/test_speed.py checks these against torchvision).
-MNIST_FOLDERS = {"mnist": "MNIST", "fashion_mnist": "FashionMNIST"}
+# Each folder is also the name of its torchvision dataset class.
+MNIST_FOLDERS = {"mnist": "MNIST", "fashion_mnist": "FashionMNIST", "kmnist": "KMNIST"}
 IDX_FILES = ["train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"]
 EXTENSIONS = {".png", ".jpg", ".jpeg", ".bmp", ".webp", ".gif"}  # image files a folder is searched for (a GIF: its first frame)
 
@@ -27,7 +28,7 @@ def mnist_folder(root: str | Path, dataset: str) -> Path:
 
 
 def check_mnist_files(root: str | Path, dataset: str, download: bool = False, advice: str | None = None) -> None:
-    """The missing-files error for MNIST/FashionMNIST's four unpacked IDX files (none when downloading); `advice`
+    """The missing-files error for the four unpacked IDX files (none when downloading); `advice`
     replaces gan.run's (copy them, paths.data_dir, data.download) for commands that take other options."""
     folder = mnist_folder(root, dataset)
     if download:

@@ -3,6 +3,7 @@
 import json
 import math
 
+import numpy as np
 import pytest
 import torch
 from hydra.errors import InstantiationException
@@ -30,9 +31,11 @@ def test_fast_dev_run_on_mnist(make_cfg, tmp_path):
     assert json.loads((tmp_path / "run" / "metrics.json").read_text())["training_steps"] == 1
 
 
-def test_fast_dev_run_on_fashion_mnist_files(make_cfg, fashion_dir):
-    cfg = make_cfg("model=vanilla", "data=fashion_mnist", "data.batch_size=10", "trainer.fast_dev_run=true",
-                   NO_FID, data_dir=fashion_dir)
+@pytest.mark.parametrize("data, folder", [("fashion_mnist", "FashionMNIST"), ("kmnist", "KMNIST")])
+def test_fast_dev_run_on_the_other_28px_sets(make_cfg, tmp_path, data, folder):
+    cfg = make_cfg("model=vanilla", f"data={data}", "data.batch_size=10", "trainer.fast_dev_run=true",
+                   NO_FID, data_dir=unit_half.tiny_idx_set(tmp_path / "data", folder))
+    assert cfg.data.dataset == data
     assert _finite(train(cfg))
 
 
@@ -90,6 +93,16 @@ def test_best_experiment_runs_on_fashion_mnist(make_cfg, tmp_path, fashion_dir):
     cfg = make_cfg("experiment=mnist_best", "data=fashion_mnist", "data.batch_size=10", "logger=none",
                    "trainer.fast_dev_run=true", data_dir=fashion_dir)
     assert cfg.data.dataset == "fashion_mnist" and cfg.eval.feature_extractor.endswith("fashion_mnist-classifier.pt")
+    assert _finite_game(train(cfg))
+
+
+def test_best_experiment_runs_on_a_folder_of_28px_grey_images(make_cfg, tmp_path):
+    """What README's Data section offers any other 28 x 28 set: a folder of images at data.image_size=28."""
+    rng = np.random.default_rng(0)
+    for i in range(12):
+        Image.fromarray(rng.integers(0, 256, (28, 28), dtype=np.uint8)).save(tmp_path / f"{i}.png")
+    cfg = make_cfg("experiment=mnist_best", "data=image_folder", f"data.root={tmp_path}", "data.image_size=28",
+                   "data.channels=1", "data.batch_size=4", "logger=none", "trainer.fast_dev_run=true")
     assert _finite_game(train(cfg))
 
 

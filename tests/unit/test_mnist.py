@@ -32,15 +32,19 @@ def random_mnist(root: Path, n_train: int, n_test: int) -> Path:
     return root
 
 
+def tiny_idx_set(root: Path, folder: str) -> Path:
+    """A tiny 28 x 28 set in torchvision's raw layout under `root/folder/raw`: 30 training and 20 test images."""
+    rng = np.random.default_rng(0)
+    for split, n in (("train", 30), ("t10k", 20)):
+        write_idx(root / folder / "raw" / f"{split}-images-idx3-ubyte", rng.integers(0, 256, (n, 28, 28)))
+        write_idx(root / folder / "raw" / f"{split}-labels-idx1-ubyte", rng.integers(0, 10, n))
+    return root
+
+
 @pytest.fixture
 def fashion_dir(tmp_path) -> Path:
-    """A tiny FashionMNIST in torchvision's raw layout: 30 training and 20 test images."""
-    rng = np.random.default_rng(0)
-    raw = tmp_path / "data" / "FashionMNIST" / "raw"
-    for split, n in (("train", 30), ("t10k", 20)):
-        write_idx(raw / f"{split}-images-idx3-ubyte", rng.integers(0, 256, (n, 28, 28)))
-        write_idx(raw / f"{split}-labels-idx1-ubyte", rng.integers(0, 10, n))
-    return tmp_path / "data"
+    """A tiny FashionMNIST in torchvision's raw layout."""
+    return tiny_idx_set(tmp_path / "data", "FashionMNIST")
 
 
 def linear_widths(net: torch.nn.Module) -> list[int]:
@@ -125,9 +129,13 @@ def test_bad_options_are_config_errors(tmp_path):
         MLPGenerator(latent_dim=100, channels=1, image_size=28, hidden_sizes=[])
 
 
-def test_fashion_mnist_layout_is_read(fashion_dir):
-    assert raw_files("fashion_mnist") == raw_files("mnist")  # same names, different folder
-    images, labels = load_split(fashion_dir, "fashion_mnist", train=True)
+@pytest.mark.parametrize("dataset, folder", [("fashion_mnist", "FashionMNIST"), ("kmnist", "KMNIST")])
+def test_other_28px_sets_are_read_from_their_folders(tmp_path, dataset, folder):
+    root = tiny_idx_set(tmp_path, folder)
+    assert raw_files(dataset) == raw_files("mnist")  # same names, different folder
+    with pytest.raises(DataError, match="MNIST"):
+        load_split(root, "mnist", train=True)  # the other set's folder is not MNIST's
+    images, labels = load_split(root, dataset, train=True)
     assert images.shape == (30, 1, 28, 28) and labels.shape == (30,)
     assert -1 <= images.min() and images.max() <= 1
 

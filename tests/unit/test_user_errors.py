@@ -112,7 +112,7 @@ def test_bad_values_are_caught_before_torch_is_imported(tmp_path):
 
 
 IMAGE_MODELS = {"vanilla", "dcgan", "cgan", "infogan"}
-IMAGE_DATA = {"mnist", "fashion_mnist", "image_folder", "tomjerry"}
+IMAGE_DATA = {"mnist", "fashion_mnist", "kmnist", "image_folder", "tomjerry"}
 FITTING = {("gaussian", "gaussian"), ("mixture", "ring"), ("mixture", "grid"),
            *((model, data) for model in IMAGE_MODELS for data in IMAGE_DATA)}
 
