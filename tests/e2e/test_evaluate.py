@@ -42,8 +42,7 @@ def classifier_path(tmp_path_factory):
     with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
         cfg = compose(
             config_name="features",
-            overrides=[f"paths.data_dir={SHARED_DATA}", f"output={path}", "max_samples=3000", "epochs=2",
-                       "min_accuracy=0.8"],
+            overrides=[f"paths.data_dir={SHARED_DATA}", f"output={path}", "max_samples=3000", "epochs=2"],
         )
     GlobalHydra.instance().clear()
     start, cpu_start = time.perf_counter(), time.process_time()
