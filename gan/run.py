@@ -112,6 +112,13 @@ def _build(cfg: DictConfig, checkpoint: dict | None = None):
     return model, datamodule, loggers, trainer, start_step  # start_step: Lightning's global_step it starts from
 
 
+def _build_features(trainer, model) -> None:
+    """The feature network behind the run's sample-quality figures, built now if missing (gan/callbacks/evaluation.py)."""
+    for callback in trainer.callbacks:
+        if hasattr(callback, "build_features"):
+            callback.build_features(trainer, model)
+
+
 def set_threads(threads: int | str | None, model) -> int:
     """torch's intra-op CPU threads for this process: `threads=N`, or by the size of the networks (`auto`).
 
@@ -242,6 +249,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
     try:
         model, datamodule, loggers, trainer, start_step = _build(cfg, checkpoint)
         del checkpoint
+        _build_features(trainer, model)  # one that cannot be built stops the run before its folder exists
         output_dir, log_file = _make_run_folder(cfg, recipe, record=not _is_launched_rank())
     except BaseException:
         _release(claimed)

@@ -24,6 +24,13 @@ class SampleQuality(pl.Callback):
         self.every_n_epochs = every_n_epochs or 1  # None when Lightning validates by steps: every epoch then
         self.evaluator = None
 
+    def build_features(self, trainer: pl.Trainer, pl_module) -> None:
+        """Builds a missing feature network now. gan.run calls this before the run folder exists, so a classifier that
+        cannot be built (below its accuracy bar, an unwritable cache) stops the run having created nothing."""
+        evaluator = pl_module.evaluator(data=self.data, cache_dir=self.cache_dir, build=not trainer.fast_dev_run)
+        if evaluator is not None and evaluator.can_measure():
+            evaluator.prepare()
+
     def on_fit_start(self, trainer: pl.Trainer, pl_module) -> None:
         self.evaluator = None
         evaluator = pl_module.evaluator(data=self.data, cache_dir=self.cache_dir, build=not trainer.fast_dev_run)

@@ -18,6 +18,7 @@ import yaml
 from hydra.core.global_hydra import GlobalHydra
 
 import gan.run
+from tests.conftest import SHARED_DATA
 from tests.unit.test_user_errors import FAST_VALUE_ERRORS, _bad_value_argv
 
 # A few steps of the Gaussian GAN on small sets: a run takes a second or two.
@@ -278,6 +279,24 @@ def test_a_bad_value_is_one_line_and_makes_no_run_folder(monkeypatch, capsys, tm
     assert message.startswith("error: ") and "\n" not in message and says in message, message
     assert "Traceback" not in capsys.readouterr().err
     assert snapshot(tmp_path) == before, "a failed start wrote files"
+
+
+def test_a_classifier_below_its_bar_stops_the_run_before_its_folder_exists(monkeypatch, capsys, tmp_path):
+    """Built at start (too few images and epochs for the bar): one error line, no run folder, no classifier file."""
+    monkeypatch.setenv("GAN_CACHE_DIR", str(tmp_path / "cache"))
+    before = snapshot(tmp_path)
+    with pytest.raises(SystemExit) as stop:
+        run_main(monkeypatch, tmp_path, "model=vanilla", "data=mnist", f"paths.data_dir={SHARED_DATA}", "logger=none",
+                 "trainer.max_steps=1", "eval.feature_build.max_samples=200", "eval.feature_build.epochs=1",
+                 "+eval.feature_build.min_accuracy=0.99")
+    message = str(stop.value)
+    assert message.startswith("error: the feature classifier reached test accuracy") and "\n" not in message, message
+    assert "eval.feature_extractor=null" in message  # how to train without these figures
+    assert "Traceback" not in capsys.readouterr().err
+    assert not (tmp_path / "outputs").exists(), "a failed start made a run folder"
+    assert not list((tmp_path / "cache").rglob("*.pt"))
+    new = set(snapshot(tmp_path)) - set(before)
+    assert {name for name in new if not name.endswith(".lock")} <= {"cache", "cache/features"}, new  # builders' lock
 
 
 def test_a_sweep_keeps_its_summary_when_a_job_fails(monkeypatch, capsys, tmp_path):
