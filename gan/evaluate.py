@@ -8,8 +8,8 @@ Prints a table and writes `<run>/evaluation.json` (or `--output`). The run's mod
 (gan/eval/evaluator.py). Image GANs: FID, KID, precision/recall/density/coverage and class entropy over the
 project's own classifier of the 28 x 28 set (MNIST, FashionMNIST or KMNIST; trained here first if the cache has
 none), each beside the real-vs-real floor (as many train images scored against the same held-out images); standard
-Inception FID with `--inception-weights` (a local file, or `download`: torch's hub cache's copy, fetched once if missing;
-default: the run's eval.inception). Gaussian GANs: moment errors, KS and W1 against the target. Nothing is
+Inception FID with `--inception-weights` (a local file, or `download`: torch's hub cache's copy, fetched once if
+missing; default: the run's eval.inception). Gaussian GANs: moment errors, KS and W1 against the target. Nothing is
 downloaded unless asked. `--samples` below what the figures need (200 images: evaluator.min_samples) is
 scored with a warning. When the real reference features are cached, no real image is read, and `--data-dir`
 says so. This file imports torch only once the arguments are parsed, so `--help` answers at once.

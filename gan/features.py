@@ -99,8 +99,9 @@ def build(cfg: DictConfig) -> dict:
     }
     if test_accuracy < bar:
         advice = ("more images per class folder, or a lower folder_min_accuracy" if folder else
-                  "more images or epochs (`epochs=`; in a run `eval.feature_build.epochs=`; the defaults, all images "
-                  "and 2 epochs, reach about 0.98 on MNIST), or train without these figures: eval.feature_extractor=null")
+                  "more images or epochs (`epochs=`; in a run `eval.feature_build.epochs=`; the defaults, all "
+                  "images and 2 epochs, reach about 0.98 on MNIST), or train without these figures: "
+                  "eval.feature_extractor=null")
         raise ConfigError(
             f"the feature classifier reached test accuracy {test_accuracy:.3f} on {len(images)} images in {epochs} "
             f"epoch(s), below {'folder_' if folder else ''}min_accuracy={bar:g} that scoring needs; nothing was "

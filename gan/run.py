@@ -113,7 +113,8 @@ def _build(cfg: DictConfig, checkpoint: dict | None = None):
 
 
 def _build_features(trainer, model) -> None:
-    """The feature network behind the run's sample-quality figures, built now if missing (gan/callbacks/evaluation.py)."""
+    """The feature network behind the run's sample-quality figures, built now if it is missing
+    (gan/callbacks/evaluation.py)."""
     for callback in trainer.callbacks:
         if hasattr(callback, "build_features"):
             callback.build_features(trainer, model)

@@ -1,9 +1,10 @@
-"""MNIST, FashionMNIST and Kuzushiji-MNIST (KMNIST), decoded once into a tensor in [-1, 1] and served in batches from it.
+"""MNIST, FashionMNIST and Kuzushiji-MNIST (KMNIST), decoded once into a tensor in [-1, 1] and served in batches.
 
 The files are torchvision's raw layout: `<data_dir>/MNIST/raw/train-images-idx3-ubyte` and the other three
-unpacked IDX files (`<data_dir>/FashionMNIST/raw/...` and `<data_dir>/KMNIST/raw/...` likewise). The MNIST notebook decodes each image per item with
-`ToTensor`/`Normalize` in every epoch (about 0.1 ms of CPU per image here, benchmarks/mnist_throughput.py);
-one `images[indices]` gather from a pre-normalized tensor (on the training device when it fits) replaces it.
+unpacked IDX files (`<data_dir>/FashionMNIST/raw/...` and `<data_dir>/KMNIST/raw/...` likewise). The MNIST notebook
+decodes each image per item with `ToTensor`/`Normalize` in every epoch (about 0.1 ms of CPU per image here,
+benchmarks/mnist_throughput.py); one `images[indices]` gather from a pre-normalized tensor (on the training device
+when it fits) replaces it.
 """
 
 import socket
