@@ -24,21 +24,24 @@ class SampleQuality(pl.Callback):
         self.every_n_epochs = every_n_epochs or 1  # None when Lightning validates by steps: every epoch then
         self.evaluator = None
 
+    def _evaluator(self, trainer: pl.Trainer, pl_module):
+        return pl_module.evaluator(data=self.data, cache_dir=self.cache_dir, build=not trainer.fast_dev_run)
+
     def build_features(self, trainer: pl.Trainer, pl_module) -> None:
         """Builds a missing feature network now. gan.run calls this before the run folder exists, so a classifier that
         cannot be built (below its accuracy bar, an unwritable cache) stops the run having created nothing."""
-        evaluator = pl_module.evaluator(data=self.data, cache_dir=self.cache_dir, build=not trainer.fast_dev_run)
+        evaluator = self._evaluator(trainer, pl_module)
         if evaluator is not None and evaluator.can_measure():
             evaluator.prepare()
 
     def on_fit_start(self, trainer: pl.Trainer, pl_module) -> None:
         self.evaluator = None
-        evaluator = pl_module.evaluator(data=self.data, cache_dir=self.cache_dir, build=not trainer.fast_dev_run)
+        evaluator = self._evaluator(trainer, pl_module)
         if evaluator is None:
             return
         _say_what_is_measured(*evaluator.describe())
         if evaluator.can_measure():
-            evaluator.prepare()  # a missing classifier is trained now, before the first epoch, not after it
+            evaluator.prepare()  # a no-op after gan.run's build_features; Trainer.fit called directly builds here
             self.evaluator = evaluator
 
     def on_train_epoch_end(self, trainer: pl.Trainer, pl_module) -> None:
