@@ -49,13 +49,14 @@ def test_max_steps_counts_training_steps(make_cfg):
 
 @pytest.mark.slow
 def test_default_recipe_learns_the_target(make_cfg):
-    """`python -m gan.run` as it is (1,500 training steps, seed 1234) ends at N(4, 1.25), shape included.
+    """`python -m gan.run` as it is (1,500 training steps on sets of 1,000 draws, seed 1234) ends at N(4, 1.25),
+    shape included.
 
     The end state on 10,000 fresh draws: moments within 0.05 and KS at most 0.05; its tails on 1,000,000 more
     (docs/gaussian.md).
     """
     cfg = make_cfg("logger=none")
-    assert cfg.seed == 1234 and cfg.trainer.max_epochs * cfg.data.steps_per_epoch == 1500
+    assert cfg.seed == 1234 and cfg.trainer.max_epochs * cfg.data.steps_per_epoch == 1500 and cfg.data.sample_size == 1000
     assert (cfg.model.loss, cfg.model.gradient_penalty, cfg.model.discriminator.preprocess) == ("wgan", 10, "sorted")
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # networks of 5 and 10 units: a second thread only waits, or worse on a busy machine
