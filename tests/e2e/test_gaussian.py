@@ -56,7 +56,8 @@ def test_default_recipe_learns_the_target(make_cfg):
     (docs/gaussian.md).
     """
     cfg = make_cfg("logger=none")
-    assert cfg.seed == 1234 and cfg.trainer.max_epochs * cfg.data.steps_per_epoch == 1500 and cfg.data.sample_size == 1000
+    assert cfg.seed == 1234 and cfg.trainer.max_epochs * cfg.data.steps_per_epoch == 1500
+    assert cfg.data.sample_size == 1000
     assert (cfg.model.loss, cfg.model.gradient_penalty, cfg.model.discriminator.preprocess) == ("wgan", 10, "sorted")
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # networks of 5 and 10 units: a second thread only waits, or worse on a busy machine

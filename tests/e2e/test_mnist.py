@@ -148,7 +148,6 @@ def test_best_recipe_meets_the_issue_targets_in_ten_cpu_minutes(make_cfg, one_th
     assert metrics["precision"] >= 0.7 and metrics["recall"] >= 0.5
 
 
-
 UNITS = SHARED_DATA / "wesnoth" / "units"
 
 
@@ -156,8 +155,9 @@ UNITS = SHARED_DATA / "wesnoth" / "units"
 @pytest.mark.long  # about 5 CPU-minutes: `pytest -m long` runs it
 @pytest.mark.skipif(not UNITS.is_dir(), reason=f"no Wesnoth sprites under {UNITS}")
 def test_augmenting_ds_inputs_keeps_the_best_recipe_from_collapsing_on_28px_sprites(make_cfg, one_thread):
-    """What docs/mnist.md advises for 28 x 28 pictures unlike digits: experiment=mnist_best with DiffAugment
-    (translation, cutout) on D's inputs, here on the 5,782 Wesnoth unit sprites as grey 28 px images on white.
+    """What docs/mnist.md advises where experiment=mnist_best collapses on 28 x 28 pictures unlike digits: train
+    again with DiffAugment (translation, cutout) on D's inputs; here the 5,782 Wesnoth unit sprites as grey 28 px
+    images on white.
     Without it, seed 5 collapsed onto one dotted image within 600 steps (precision 0, recall 0, in the folder's
     self-supervised features); with it, 0.80 and 0.70. The end state of 600 steps, its rates decayed to 0."""
     cfg = make_cfg("experiment=mnist_best", "data=image_folder", f"data.root={UNITS}", "data.image_size=28",
